@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from dreamvideo import DreamError
+from dreamvideo.kernel import Dreamer, check_dream_settings, octave_sizes
+from dreamvideo.models import load_model
+from dreamvideo.objectives import layers
+
+
+@pytest.fixture(scope="module")
+def tiny_dreamer(tiny_model_file):
+    objective = layers("conv2", "conv3:0.5")
+    return Dreamer(load_model(tiny_model_file, objective.layers, "float32"), objective, tile_size=512)
+
+
+def test_objective_rises_over_steps(tiny_dreamer, random_image):
+    image = random_image().astype(np.float32)
+    before = tiny_dreamer.loss(image)
+    after_one = tiny_dreamer.loss(tiny_dreamer.dream(image, octaves=1, steps=1, step_size=2.0))
+    after_three = tiny_dreamer.loss(tiny_dreamer.dream(image, octaves=1, steps=3, step_size=2.0))
+    assert before < after_one < after_three
+
+
+def test_shape_dtype_and_range_survive(tiny_dreamer, random_image):
+    image = random_image(37, 53)
+    out = tiny_dreamer.dream(image, octaves=2, steps=2, step_size=50.0)
+    assert out.shape == image.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 255.0
+    # A big step must push some pixels to the clip limits: the clip is what keeps the range.
+    assert (out == 0.0).any() or (out == 255.0).any()
+
+
+def test_no_retrace_across_sizes_step_sizes_and_weights(tiny_dreamer, random_image):
+    tiny_dreamer.dream(random_image(32, 40), octaves=1, steps=1)
+    traces = tiny_dreamer.trace_count
+    for (h, w), step, weights in [((48, 64), 0.5, [1.0, 0.5]), ((71, 33), 3.0, [0.2, 2.0]),
+                                  ((96, 96), 1.0, [1.0, -1.0])]:
+        tiny_dreamer.dream(random_image(h, w), octaves=2, steps=2, step_size=step, weights=weights)
+    assert tiny_dreamer.trace_count == traces
+
+
+def test_tiled_and_untiled_gradients_agree_away_from_tile_borders(tiny_model_file, random_image):
+    objective = layers("conv3")
+    model = load_model(tiny_model_file, objective.layers, "float32")
+    image = random_image(64, 64).astype(np.float32)
+    whole = Dreamer(model, objective, tile_size=64).gradient(image)
+    tiled = Dreamer(model, objective, tile_size=32).gradient(image)  # 2x2 tiles, seams at 32
+    # The tiny model's receptive field reaches 5 px (with the pooling, up to 10): stay 12 px from seams.
+    far = np.ones((64, 64), bool)
+    far[32 - 12:32 + 12, :] = False
+    far[:, 32 - 12:32 + 12] = False
+    assert np.abs(whole).max() > 0
+    np.testing.assert_allclose(tiled[far], whole[far], rtol=1e-4, atol=1e-6 * np.abs(whole).max())
+    # Near the seams they differ: the tiles really were computed separately.
+    assert not np.allclose(tiled[~far], whole[~far], rtol=1e-4, atol=1e-6 * np.abs(whole).max())
+
+
+def test_seed_makes_runs_reproducible(tiny_dreamer, random_image):
+    image = random_image()
+    a = tiny_dreamer.dream(image, octaves=2, steps=3, seed=7)
+    b = tiny_dreamer.dream(image, octaves=2, steps=3, seed=7)
+    c = tiny_dreamer.dream(image, octaves=2, steps=3, seed=8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_strength_zero_leaves_pixels_untouched(tiny_dreamer, random_image):
+    image = random_image().astype(np.float32)
+    strength = np.ones(image.shape[:2], np.float32)
+    strength[:, :32] = 0.0
+    out = tiny_dreamer.dream(image, octaves=1, steps=3, strength=strength)
+    np.testing.assert_allclose(out[:, :30], image[:, :30], atol=1e-3)
+    assert np.abs(out[:, 34:] - image[:, 34:]).mean() > 0.5
+
+
+def test_octave_sizes_smallest_first_and_clamped():
+    assert octave_sizes(100, 200, 3, 2.0, 10) == [(25, 50), (50, 100), (100, 200)]
+    # The 12x25 octave would be under the model's 20 px minimum: dropped.
+    assert octave_sizes(100, 200, 4, 2.0, 20) == [(25, 50), (50, 100), (100, 200)]
+    assert octave_sizes(10, 10, 3, 2.0, 32) == [(10, 10)]
+
+
+@pytest.mark.parametrize("kwargs", [dict(octaves=0), dict(steps=-1), dict(steps=1.5), dict(octave_scale=1.0),
+                                    dict(step_size=0), dict(step_size=float("nan"))])
+def test_bad_settings_raise(kwargs):
+    with pytest.raises(DreamError):
+        check_dream_settings(**kwargs)
+
+
+def test_bfloat16_gradient_matches_float32_on_embedded_model(random_image):
+    objective = layers("block4_conv3")
+    image = random_image(96, 128, seed=3).astype(np.float32)
+    g32 = Dreamer(load_model("vgg16", objective.layers, "float32"), objective).gradient(image)
+    g16 = Dreamer(load_model("vgg16", objective.layers, "bfloat16"), objective).gradient(image)
+    cosine = float((g32 * g16).sum() / np.linalg.norm(g32) / np.linalg.norm(g16))
+    assert cosine >= 0.99, cosine
