@@ -117,10 +117,10 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
     image = resize_max_side(np.asarray(image), opts.max_side)
-    return to_uint8(_dream_frame(make_dreamer(opts), image, opts, frame=0))
+    return to_uint8(dream_frame(make_dreamer(opts), image, opts, frame=0))
 
 
-def _dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
+def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
                  strength=None):
     from .schedules import as_schedule
 
@@ -162,10 +162,39 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
     image = media.read_image(input)
     dreamed = dream_array(image, **{f.name: getattr(opts, f.name) for f in fields(opts) if f.init})
     media.write_image(output, dreamed)
-    logger.info("wrote %s", output)
     return output
 
 
 def validate_model_options(opts: DreamOptions) -> None:
     """Fail fast on a bad model or layer, before any decoding: builds (and caches) the model."""
     make_dreamer(opts)
+
+
+def parse_fps(value) -> "Fraction | None":
+    """--fps as an exact fraction: 25, 29.97 or 30000/1001."""
+    from fractions import Fraction
+
+    if value is None:
+        return None
+    try:
+        fps = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise DreamError(f"fps {value!r} is not a number: give e.g. 25, 29.97 or 30000/1001") from None
+    if fps <= 0:
+        raise DreamError(f"fps must be positive, got {value!r}")
+    return fps
+
+
+def plain_value(value):
+    return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
+
+
+def package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def file_identity(path) -> dict:
+    stat = os.stat(path)
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}

@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import fields
 
 from .errors import DreamError
 
@@ -86,18 +87,89 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
 
-def build_still_parser() -> argparse.ArgumentParser:
+def build_main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreamvideo",
-        description="DeepDream for videos and stills. dreamvideo INPUT dreams a still image or every frame "
+        description="DeepDream for videos and stills. 'dreamvideo INPUT' dreams a still image or every frame "
                     "of a video. Other commands: 'dreamvideo zoom --help' (infinite zoom), "
-                    "'dreamvideo models' (available models and their layers).",
+                    "'dreamvideo models' (the models and their layers).",
     )
     parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...)")
-    parser.add_argument("-o", "--output", help="output file: .png/.jpg for stills; .mp4, .gif or a folder "
-                                               "(ending in /) of PNG frames for videos. Default: "
-                                               "<input stem>_dream.png or .mp4 beside the input")
+    parser.add_argument("-o", "--output",
+                        help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
+                             "source's audio), .gif, or a folder ending in / for numbered PNG frames "
+                             "(default <stem>_dream.mp4). Written beside the input by default, never over it")
     add_dream_options(parser)
+    group = parser.add_argument_group("video (ignored for stills)")
+    group.add_argument("--blend", type=_number_or_schedule, default=0.85, metavar="X",
+                       help="share of the previous dream, carried by optical flow, in each new frame's start "
+                            "image, 0..1; 0 dreams every frame independently (default 0.85)")
+    group.add_argument("--carried-steps", type=_int_or_schedule, metavar="N",
+                       help="steps per octave for carried frames (default: 30%% of --steps, at least 1); the "
+                            "first frame and frames after a scene cut use --steps")
+    group.add_argument("--flow", choices=("dis", "farneback"), default="dis",
+                       help="optical flow method (default dis)")
+    group.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"), default="medium",
+                       help="DIS flow preset (default medium)")
+    group.add_argument("--start", metavar="T", help="start at T: seconds (12.5) or a frame number (300f)")
+    group.add_argument("--end", metavar="T", help="stop before T: seconds (20) or a frame number (480f)")
+    group.add_argument("--fps", metavar="RATE", help="resample to this frame rate (25, 29.97, 30000/1001); "
+                                                     "default: the source's exact rate")
+    add_output_options(parser)
+    return parser
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("animation output")
+    group.add_argument("--quality", type=int, default=18, metavar="CRF",
+                       help="MP4 quality: H.264 CRF, 0 (lossless) to 51 (worst); default 18")
+    group.add_argument("--restart", action="store_true",
+                       help="discard finished frames of an earlier, interrupted render of this output")
+
+
+def build_zoom_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dreamvideo zoom",
+        description="Infinite zoom: dream, move the dream (zoom/rotate/translate), dream again. Motion values "
+                    "are per frame; each takes a number or Deforum-style keyframes like "
+                    "\"0:(1.02), 60:(1.05), 119:(1.0)\" (prefix \"cubic:\" for smooth curves, expressions "
+                    "of t allowed).")
+    parser.add_argument("input", nargs="?", help="start image (default: seeded noise on a --size canvas)")
+    parser.add_argument("-o", "--output", help=".gif (default), .mp4, or a folder ending in / for PNG frames; "
+                                               "default <stem>_zoom.gif or zoom.gif")
+    group = parser.add_argument_group("zoom")
+    group.add_argument("--frames", type=_positive_int, default=120, help="frames to render (default 120)")
+    group.add_argument("--fps", default="24", metavar="RATE", help="frame rate of the output (default 24)")
+    group.add_argument("--size", default="512x512", metavar="WxH",
+                       help="canvas when starting from noise (default 512x512; --max-side caps it)")
+    group.add_argument("--zoom", type=_number_or_schedule, default=1.02, metavar="X",
+                       help="magnification per frame, above 0; above 1 moves in (default 1.02)")
+    group.add_argument("--angle", type=_number_or_schedule, default=0.0, metavar="DEG",
+                       help="rotation per frame in degrees, counter-clockwise (default 0)")
+    group.add_argument("--translate-x", type=_number_or_schedule, default=0.0, metavar="PX",
+                       help="shift per frame in pixels, positive moves the picture right (default 0)")
+    group.add_argument("--translate-y", type=_number_or_schedule, default=0.0, metavar="PX",
+                       help="shift per frame in pixels, positive moves the picture down (default 0)")
+    group.add_argument("--center-x", type=_number_or_schedule, default=0.5, metavar="X",
+                       help="zoom centre as a fraction of the width (default 0.5)")
+    group.add_argument("--center-y", type=_number_or_schedule, default=0.5, metavar="Y",
+                       help="zoom centre as a fraction of the height (default 0.5)")
+    group.add_argument("--carried-steps", type=_int_or_schedule, metavar="N",
+                       help="steps per octave after the first frame (default: 30%% of --steps, at least 1)")
+    group.add_argument("--colour-match", type=_number_or_schedule, default=1.0, metavar="X",
+                       help="pull each frame's LAB colour statistics toward the reference, 0 (off) to 1 "
+                            "(default 1)")
+    group.add_argument("--colour-reference", metavar="IMAGE",
+                       help="image whose colours to keep (default: the first frame)")
+    group.add_argument("--loop", action="store_true",
+                       help="make the animation loop seamlessly (renders --overlap extra frames and "
+                            "cross-fades them into the head)")
+    group.add_argument("--overlap", type=_positive_int, metavar="N",
+                       help="frames cross-faded for --loop (default: a quarter of --frames, at most 24)")
+    group.add_argument("--interpolation", choices=("lanczos", "cubic", "linear"), default="lanczos",
+                       help="resampling of the per-frame warp (default lanczos)")
+    add_dream_options(parser)
+    add_output_options(parser)
     return parser
 
 
@@ -120,11 +192,30 @@ def run_models(args) -> int:
     return 0
 
 
-def run_still(args) -> int:
-    from . import api
+def run_main(args) -> int:
+    from . import api, media, video
 
     options = vars(args).copy()
-    output = api.dream_image(options.pop("input"), options.pop("output"), **options)
+    input_path, output = options.pop("input"), options.pop("output")
+    if media.is_video_path(input_path):
+        output = video.render_video(input_path, output, **options)
+    else:
+        dream_keys = {f.name for f in fields(api.DreamOptions) if f.init}
+        defaults = vars(build_main_parser().parse_args([input_path]))
+        changed = [k for k in options if k not in dream_keys and options[k] != defaults[k]]
+        if changed:
+            raise DreamError(f"--{changed[0].replace('_', '-')} applies to videos, and {input_path} is a still image")
+        output = api.dream_image(input_path, output, **{k: options[k] for k in dream_keys})
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def run_zoom(args) -> int:
+    from .zoom import render_zoom
+
+    options = vars(args).copy()
+    output = render_zoom(options.pop("input"), options.pop("output"), **options)
     if not args.quiet:
         print(f"wrote {output}", file=sys.stderr)
     return 0
@@ -144,8 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in COMMANDS and not os.path.exists(argv[0]) else None
     if command == "models":
         parser, runner, argv = build_models_parser(), run_models, argv[1:]
+    elif command == "zoom":
+        parser, runner, argv = build_zoom_parser(), run_zoom, argv[1:]
     else:
-        parser, runner = build_still_parser(), run_still
+        parser, runner = build_main_parser(), run_main
     args = parser.parse_args(argv)
     _configure_logging(getattr(args, "quiet", False))
     try:

@@ -236,6 +236,31 @@ def _dtype_policy(policy: str):
         keras.config.set_dtype_policy(previous)
 
 
+def import_tensorflow():
+    """Import TensorFlow with its C++ start-up lines (CUDA probing, oneDNN notices) kept off stderr.
+
+    TensorFlow writes them from C++ before its logging settings apply, so the only way to keep them out
+    of a user's terminal is to point file descriptor 2 elsewhere while it starts. Python exceptions still
+    propagate; only those log lines are lost.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
 def list_models() -> list[ModelSpec]:
     """The registry's models, default first."""
     return list(REGISTRY.values())
@@ -264,6 +289,7 @@ def load_model(model: str, layers: Sequence[str], precision: str = "auto") -> Fe
     if not layers:
         raise DreamError("no layers given: name at least one layer, e.g. --layer block4_conv3")
     policy = resolve_compute_dtype(precision)
+    import_tensorflow()
     if model in REGISTRY:
         spec = REGISTRY[model]
         validate_layers(spec.name, spec.layers, layers)
@@ -361,6 +387,7 @@ def _build_keras_application(spec: ModelSpec, layers: Sequence[str]):
 
 
 def _load_user_model(path: str):
+    import_tensorflow()
     import keras
 
     if not os.path.isfile(path):

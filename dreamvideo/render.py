@@ -1,0 +1,157 @@
+"""The frame loop: source -> carry -> blend -> dream kernel -> sink, with progress and resume.
+
+Only this module knows about time. Each output frame is made the same way whatever the source:
+
+* a *source* yields frames (a video's decoded frames; for a zoom, nothing after the first);
+* a *carry* callable turns (frame index, source frame, previous source frame, previous dream) into the
+  image the kernel starts from, and says how many steps it needs;
+* the dream kernel runs; the result is quantised to uint8 once, so what is carried, stored and encoded
+  is the same array whether a render ran in one go or was resumed;
+* the *sink* encodes frames as they come.
+
+Resume: every finished frame is stored as a PNG in a work folder beside the output
+(``.<output name>.dreamvideo-work/``) together with the render's resolved settings. Rerunning the same
+command replays the stored frames into the sink and dreams on from the first missing one; different
+settings are refused (``--restart`` discards the old frames). The work folder is removed once the output
+is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import DreamError
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CarryResult:
+    """What the kernel starts a frame from: float32 (H, W, 3) in [0, 255] and the steps to run."""
+
+    start: np.ndarray
+    steps: int | None  # None: the frame's scheduled --steps
+
+
+# carry(frame_index, source_frame, previous_source, previous_dream) -> CarryResult
+Carry = Callable[[int, np.ndarray, "np.ndarray | None", "np.ndarray | None"], CarryResult]
+# dream(frame_index, carry_result) -> uint8 (H, W, 3)
+DreamFn = Callable[[int, CarryResult], np.ndarray]
+
+
+class FrameStore:
+    """Finished frames of one render, as PNGs in a work folder next to the output."""
+
+    def __init__(self, output: str | os.PathLike, settings: dict, restart: bool = False):
+        output = Path(output)
+        name = output.name or output.resolve().name
+        self.folder = output.resolve().parent / f".{name}.dreamvideo-work"
+        self.settings = json.loads(json.dumps(settings, default=str))
+        settings_file = self.folder / "settings.json"
+        if self.folder.is_dir() and not restart:
+            try:
+                stored = json.loads(settings_file.read_text())
+            except (OSError, ValueError):
+                stored = None
+            if stored != self.settings:
+                changed = _first_difference(stored, self.settings)
+                raise DreamError(
+                    f"{self.folder} holds frames of an earlier render with other settings ({changed}): rerun "
+                    "with the same settings to resume, or add --restart to discard those frames")
+        elif self.folder.is_dir():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(exist_ok=True)
+        if not settings_file.exists():
+            temp = settings_file.with_suffix(".tmp")
+            temp.write_text(json.dumps(self.settings, indent=1, sort_keys=True))
+            os.replace(temp, settings_file)
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"{index:06d}.png"
+
+    def finished(self) -> int:
+        """How many frames, from the first, are stored without a gap."""
+        count = 0
+        while self.path(count).exists():
+            count += 1
+        return count
+
+    def load(self, index: int) -> np.ndarray:
+        from .media import read_image
+
+        return read_image(self.path(index))
+
+    def save(self, index: int, frame: np.ndarray) -> None:
+        import cv2
+
+        # Fast PNG (compression 1): these are scratch files, written once per frame on the hot path.
+        temp = self.folder / f"{index:06d}.tmp.png"
+        if not cv2.imwrite(str(temp), np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            raise DreamError(f"cannot write {temp}: is the disk full?")
+        os.replace(temp, self.path(index))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _first_difference(stored, current) -> str:
+    if not isinstance(stored, dict):
+        return "no readable settings file"
+    for key in sorted(set(stored) | set(current)):
+        if stored.get(key) != current.get(key):
+            return f"{key} was {stored.get(key)!r}, now {current.get(key)!r}"
+    return "unknown difference"
+
+
+def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, store: FrameStore | None,
+             *, total: int | None = None, quiet: bool = False, description: str = "dreaming",
+             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> int:
+    """Run the frame loop until the source ends; returns the number of frames written to the sink.
+
+    source: uint8 (H, W, 3) RGB frames. Frames already in ``store`` are not dreamed again: they are
+    read back, written to the sink, and become the "previous dream" of the next frame. ``on_frame``
+    (index, source frame, dream) is called for every frame, e.g. for metrics.
+    """
+    from tqdm import tqdm
+
+    finished = store.finished() if store is not None else 0
+    if finished:
+        logger.info("resuming: %d finished frames found in %s", finished, store.folder)
+    previous_source = previous_dream = None
+    count = 0
+    with tqdm(total=total, disable=quiet, unit="frame", desc=description, dynamic_ncols=True) as bar:
+        for index, frame in enumerate(source):
+            if index < finished:
+                result = store.load(index)
+                if result.shape != frame.shape:
+                    raise DreamError(f"stored frame {store.path(index)} does not match the source's size; "
+                                     "rerun with --restart")
+            else:
+                result = dream(index, carry(index, frame, previous_source, previous_dream))
+                if store is not None:
+                    store.save(index, result)
+            sink.write(result)
+            if on_frame is not None:
+                on_frame(index, frame, result)
+            previous_source, previous_dream = frame, result
+            count += 1
+            bar.update(1)
+    if count == 0:
+        raise DreamError("no frame could be decoded from the input")
+    return count
+
+
+def repeat_none(count: int) -> Iterator[None]:
+    """A source for zooms: ``count`` frames with no source image."""
+    for _ in range(count):
+        yield None

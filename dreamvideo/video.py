@@ -1,0 +1,141 @@
+"""Video: dream every frame, carrying the previous dream along the optical flow of the source.
+
+For each new frame the previous *dream* is warped onto it with the backward optical flow computed between
+the two *source* frames, then blended with the new source frame where a forward-backward consistency
+check trusts the flow (elsewhere: disocclusions, objects entering, the new frame shows through). The
+blend is then dreamed with fewer steps than the first frame, since the dream is already there. A scene cut
+restarts the dream from the new frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .api import DreamOptions, dream_frame, file_identity, plain_value, package_version, default_output, \
+    make_dreamer, parse_fps, split_options, to_uint8
+from .errors import DreamError
+
+logger = logging.getLogger(__name__)
+
+# A carried frame already holds the dream: this share of --steps keeps it alive (see --carried-steps).
+CARRIED_STEPS_SHARE = 0.3
+
+
+@dataclass
+class VideoOptions:
+    """Options of ``dreamvideo VIDEO`` beyond the dream options (the CLI's video flags)."""
+
+    blend: Any = 0.85
+    carried_steps: Any = None
+    flow: str = "dis"
+    flow_preset: str = "medium"
+    start: Any = None
+    end: Any = None
+    fps: Any = None
+    quality: int = 18
+    restart: bool = False
+
+
+def parse_time(value, fps, name: str) -> int | None:
+    """A --start/--end value as a frame index: seconds (``12.5``, ``12.5s``) or a frame number (``300f``)."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    try:
+        if text.endswith("f"):
+            frame = int(text[:-1])
+        else:
+            seconds = float(text[:-1] if text.endswith("s") else text)
+            if not np.isfinite(seconds):
+                raise ValueError
+            frame = int(round(seconds * float(fps)))
+    except ValueError:
+        raise DreamError(f"{name} {value!r} is not a time: give seconds (12.5) or a frame number (300f)") \
+            from None
+    if frame < 0:
+        raise DreamError(f"{name} {value!r} is negative")
+    return frame
+
+
+def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, **options) -> str:
+    """Dream every frame of a video, carrying the dream along the optical flow; returns the output path.
+
+    Output by extension: ``.mp4`` (H.264 with the source's audio), ``.gif``, or a folder of PNG frames
+    (a path ending in ``/`` or an existing folder). Default: ``<stem>_dream.mp4`` beside the input.
+    Options: those of :class:`DreamOptions` and :class:`VideoOptions`.
+    """
+    from . import media, motion
+    from .render import CarryResult, FrameStore, run_loop
+    from .schedules import as_schedule
+
+    dream_opts, rest = split_options(DreamOptions, options)
+    video_opts, rest = split_options(VideoOptions, rest)
+    if rest:
+        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a video")
+    output = str(output) if output is not None else default_output(input, ".mp4")
+    kind = media.check_output(output, input)
+    if kind == "image":
+        raise DreamError(f"cannot write a video to {output}: use .mp4, .gif or a folder ending in /")
+    info = media.probe_video(input)
+    fps = parse_fps(video_opts.fps) or info.fps
+    start = parse_time(video_opts.start, fps, "start") or 0
+    end = parse_time(video_opts.end, fps, "end")
+    if end is not None and end <= start:
+        raise DreamError(f"end ({video_opts.end}) must come after start ({video_opts.start or 0})")
+    blend_schedule = as_schedule(video_opts.blend, name="blend")
+    carried = video_opts.carried_steps
+    carried_schedule = None if carried is None else as_schedule(carried, name="carried steps")
+    steps_schedule = as_schedule(dream_opts.steps, name="steps")
+    motion.backward_flow(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8),
+                         video_opts.flow, video_opts.flow_preset)  # unknown method/preset fails now
+    dreamer = make_dreamer(dream_opts)
+
+    def carry(index, frame, previous_source, previous_dream):
+        amount = float(blend_schedule(index))
+        if not 0.0 <= amount <= 1.0:
+            raise DreamError(f"blend must be between 0 and 1, got {amount} at frame {index}")
+        if previous_dream is None or amount == 0.0:
+            return CarryResult(frame.astype(np.float32), None)
+        forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)
+        weight = motion.consistency_weight(forward, backward)
+        if motion.is_scene_cut(previous_source, frame, weight):
+            logger.info("scene cut at frame %d: the dream starts afresh", index)
+            return CarryResult(frame.astype(np.float32), None)
+        carried_dream = motion.warp(previous_dream, backward)
+        start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
+        if carried_schedule is not None:
+            steps = int(round(carried_schedule(index)))
+        else:
+            steps = max(1, int(round(steps_schedule(index) * CARRIED_STEPS_SHARE)))
+        return CarryResult(start_image, steps)
+
+    def dream(index, carried_result):
+        return to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
+                                     steps=carried_result.steps))
+
+    settings = {"command": "video", "version": package_version(), "input": file_identity(input), "output": output,
+                "fps": str(fps), "start_frame": start, "end_frame": end, **dream_opts.resolved(),
+                **{k: plain_value(v) for k, v in vars(video_opts).items() if k != "restart"}}
+    store = FrameStore(output, settings, restart=video_opts.restart)
+    frames = media.read_frames(input, start_frame=start, end_frame=end, fps=video_opts.fps and fps,
+                               max_side=dream_opts.max_side)
+    total = _expected_frames(info, fps, start, end)
+    with media.open_sink(output, fps=fps, audio_from=input if info.has_audio else None,
+                         audio_start=start / float(fps), quality=video_opts.quality) as sink:
+        run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
+    store.remove()
+    return output
+
+
+def _expected_frames(info, fps, start, end) -> int | None:
+    if info.duration is None and end is None:
+        return None
+    last = end if end is not None else int(round(info.duration * float(fps)))
+    return max(0, last - start)
+
+
