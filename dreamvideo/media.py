@@ -230,12 +230,28 @@ def _encode_image(path: PathLike, image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(temp: PathLike, path: PathLike) -> None:
+    """Move a finished temporary file or folder into place, with the permissions a new one would get.
+
+    mkstemp/mkdtemp create private (0600/0700) entries; the output should be readable like any other.
+    """
+    mode = 0o777 if os.path.isdir(temp) else 0o666
+    os.chmod(temp, mode & ~_umask())
+    os.replace(temp, path)
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -506,18 +522,20 @@ def _scan_packets(key: tuple[str, int, int]) -> Optional[_Timeline]:
 def _source_rate(header: _Header, timeline: Optional[_Timeline]) -> Optional[Fraction]:
     """The constant rate read_frames(fps=None) resamples to.
 
-    ffmpeg's guess for the stream (its r_frame_rate, snapped when within 1e-5 of a whole or NTSC
-    rate), unless that is more than 1.5x off the mean rate of the decodable frames: then the mean
-    rate, so that an AVI full of dropped frames gives as many frames as actually decode, spread
-    over the real duration. Animations with per-frame delays (GIF, APNG, animated WebP) always
-    use the mean rate: ffmpeg's guess for them is their time base or a near miss.
+    ffmpeg's rate for the stream (its r_frame_rate, snapped when within 1e-5 of a whole or NTSC
+    rate), as ffmpeg itself would resample a variable-rate input: an AVI with dropped frames keeps
+    its 15 fps and repeats frames over the gaps, so the output has the source's rate and duration.
+    Only an implausible stream rate (above 120 fps and over 4x the mean rate of the decodable
+    frames, e.g. a container's time base) falls back to the mean rate. Animations with per-frame
+    delays (GIF, APNG, animated WebP) always use the mean rate: ffmpeg's guess for them is their
+    time base or a near miss.
     """
     nominal = _tidy_rate(header.rate) if header.rate else None
     if timeline is None or timeline.frames < 2 or timeline.end <= timeline.start:
         return nominal
     mean = Fraction(timeline.frames) / (timeline.end - timeline.start)
     delay_based = header.video_codec in _PER_FRAME_DELAY_CODECS
-    if nominal is not None and not delay_based and Fraction(2, 3) <= nominal / mean <= Fraction(3, 2):
+    if nominal is not None and not delay_based and (nominal <= 120 or nominal <= 4 * mean):
         return nominal
     tidy = _tidy_rate(mean)
     if tidy.denominator > 1001:
@@ -808,7 +826,7 @@ class _FfmpegSink(Sink):
 
     def _close(self) -> None:
         self._finish_encoder()
-        os.replace(self._tmp, self.path)
+        _publish(self._tmp, self.path)
         self._errors.close()
 
     def _abort(self) -> None:
@@ -873,7 +891,7 @@ class Mp4Sink(_FfmpegSink):
         self._finish_encoder()
         if self.audio_codec is not None:
             self._mux_audio()
-        os.replace(self._tmp, self.path)
+        _publish(self._tmp, self.path)
         self._errors.close()
 
     def _mux_audio(self) -> None:
@@ -961,7 +979,7 @@ class FramesSink(Sink):
         if not self._existing:
             if self.path.exists():
                 raise DreamError(f"{self.path}: appeared while rendering; move it away and render again")
-            os.rename(self._target, self.path)
+            _publish(self._target, self.path)
 
     def _abort(self) -> None:
         if self._existing:

@@ -1,0 +1,83 @@
+"""Make the files in samples/ from the two CC0 photos there.
+
+    python scripts/make_samples.py            # everything
+    python scripts/make_samples.py clip       # only the sample clip
+
+* ``coffee_pan.mp4``: a 2-second camera move (pan and push-in) over ``coffee.png``, 320x240 at 24 fps, with
+  a soft generated tone as its audio track, so the quick start shows audio surviving a render.
+* ``coffee_dream.png``: the still dreamed with the default settings.
+* ``coffee_pan_dream.gif``: the clip dreamed with the default settings (as a GIF for the README).
+* ``coffee_zoom.gif``: an infinite zoom into the dreamed cup, looping.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+sys.path.insert(0, str(ROOT))
+
+import dreamvideo as dv  # noqa: E402
+from dreamvideo import media  # noqa: E402
+
+CLIP_SIZE = (320, 240)
+CLIP_FPS = 24
+CLIP_FRAMES = 48
+
+
+def camera_move(photo: np.ndarray, frames: int, size: tuple[int, int]):
+    """Frames of a virtual camera that pans left to right while pushing in 1.25x, uint8 RGB."""
+    height, width = photo.shape[:2]
+    out_w, out_h = size
+    for i in range(frames):
+        t = i / (frames - 1)
+        ease = 0.5 - 0.5 * np.cos(np.pi * t)  # start and stop gently
+        view_w = width * (0.8 - 0.16 * ease)
+        view_h = view_w * out_h / out_w
+        cx = width * (0.42 + 0.16 * ease)
+        cy = height * 0.5
+        scale = out_w / view_w
+        matrix = np.array([[scale, 0, out_w / 2 - scale * cx], [0, scale, out_h / 2 - scale * cy]])
+        yield cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def make_clip() -> Path:
+    photo = media.read_image(SAMPLES / "coffee.png")
+    target = SAMPLES / "coffee_pan.mp4"
+    with tempfile.TemporaryDirectory() as tmp:
+        tone = Path(tmp) / "tone.m4a"
+        seconds = CLIP_FRAMES / CLIP_FPS
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                        f"sine=frequency=220:duration={seconds}", "-af", f"afade=in:d=0.5,afade=out:st="
+                        f"{seconds - 0.5}:d=0.5,volume=0.3", "-c:a", "aac", "-b:a", "64k", str(tone)], check=True)
+        with media.open_sink(target, fps=CLIP_FPS, audio_from=tone, quality=20) as sink:
+            for frame in camera_move(photo, CLIP_FRAMES, CLIP_SIZE):
+                sink.write(frame)
+    return target
+
+
+def main(argv: list[str]) -> None:
+    what = set(argv) or {"clip", "still", "video", "zoom"}
+    if "clip" in what:
+        print("wrote", make_clip())
+    if "still" in what:
+        print("wrote", dv.dream_image(SAMPLES / "coffee.png", SAMPLES / "coffee_dream.png", quiet=True))
+    if "video" in what:
+        print("wrote", dv.render_video(SAMPLES / "coffee_pan.mp4", SAMPLES / "coffee_pan_dream.gif",
+                                       quiet=True, restart=True))
+    if "zoom" in what:
+        print("wrote", dv.render_zoom(SAMPLES / "coffee.png", SAMPLES / "coffee_zoom.gif", frames=48, fps=16,
+                                      max_side=240, zoom=1.04, angle="0:(0), 47:(1)", loop=True,
+                                      quiet=True, restart=True))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
