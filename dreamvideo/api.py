@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import DreamError
 from .kernel import Dreamer, check_dream_settings
-from .models import DEFAULT_MODEL, REGISTRY, load_model
+from .models import DEFAULT_MODEL, REGISTRY, is_model_file, load_model
 from .objectives import Objective, as_objective
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,25 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DreamOptions:
-    """The kernel and model options shared by every command (the CLI's common flags)."""
+    """The kernel, model and objective options shared by every command (the CLI's common flags).
+
+    The objective is built from ``layer`` (specs, see :mod:`dreamvideo.objectives`, or an Objective),
+    ``guide``/``style`` images with their weights and layers, and ``tv`` (smoothing: subtracts ``tv``
+    times the total variation). Without ``layer``, the model's default layers are dreamed unless a guide
+    or style is given, which then leads alone. ``mask``: a grayscale image or video scaling how strongly
+    each pixel is dreamed (black: untouched, white: full strength).
+    """
 
     model: str = DEFAULT_MODEL
-    layer: Any = None  # layer specs (see objectives), an Objective, or None for the model's default
+    layer: Any = None
+    guide: str | None = None
+    guide_weight: Any = 1.0
+    guide_layer: Any = None
+    style: str | None = None
+    style_weight: Any = 1.0
+    style_layer: Any = None
+    tv: Any = 0.0
+    mask: str | None = None
     octaves: Any = 4
     octave_scale: float = 1.4
     steps: Any = 10
@@ -44,27 +59,61 @@ class DreamOptions:
     objective: Objective = field(init=False, repr=False, default=None)
 
     def __post_init__(self):
-        if isinstance(self.layer, Objective):
-            self.objective = self.layer
-        else:
-            default = REGISTRY[self.model].default_layers if self.model in REGISTRY else None
-            if self.layer in (None, []) and default is None:
-                raise DreamError(f"model {self.model} is a file: name the layers to dream with --layer")
-            self.objective = as_objective(self.layer or None, default or ())
+        if self.model not in REGISTRY and not is_model_file(str(self.model)):
+            raise DreamError(f"unknown model {self.model!r}: choose one of {', '.join(REGISTRY)} "
+                             "or give the path of a .keras model file")
+        self.objective = build_objective(self)
         check_positive_int("max side", self.max_side, allow_none=True)
         check_positive_int("tile size", self.tile_size)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise DreamError(f"seed must be a whole number, got {self.seed!r}")
+        if self.mask is not None and not os.path.isfile(self.mask):
+            raise DreamError(f"mask file not found: {self.mask}")
 
-    def resolved(self) -> dict:
-        """The options as plain values (layer specs as text), for settings files and resume checks."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.init and f.name != "layer"}
-        out["layer"] = self.objective.specs()
-        for key in ("octaves", "steps", "step_size"):
-            value = out[key]
-            out[key] = value if isinstance(value, (int, float, str)) else repr(value)
-        out.pop("quiet")
+    def resolved(self, frames: int | None = None) -> dict:
+        """The options as plain JSON values, for render files and resume checks.
+
+        Schedules stay keyframe strings; Python callables are written frame by frame (``frames``).
+        The objective is saved whole, so ``layer``, ``guide``... are folded into it.
+        """
+        folded = {"layer", "guide", "guide_weight", "guide_layer", "style", "style_weight", "style_layer", "tv",
+                  "quiet"}
+        out = {f.name: plain_value(getattr(self, f.name), frames) for f in fields(self)
+               if f.init and f.name not in folded}
+        out["objective"] = self.objective.to_dicts(frames)
         return out
+
+
+def build_objective(opts: "DreamOptions") -> Objective:
+    """The objective that ``opts`` describe (see :class:`DreamOptions`)."""
+    from . import objectives
+
+    if isinstance(opts.layer, Objective):
+        objective = opts.layer
+    elif opts.layer not in (None, []) or (opts.guide is None and opts.style is None):
+        spec = REGISTRY.get(opts.model)
+        if opts.layer in (None, []) and spec is None:
+            raise DreamError(f"model {opts.model} is a file: name the layers to dream with --layer")
+        objective = as_objective(opts.layer or None, spec.default_layers if spec else ())
+    else:
+        objective = None
+    for kind, image, weight, layer_names in (("guide", opts.guide, opts.guide_weight, opts.guide_layer),
+                                             ("style", opts.style, opts.style_weight, opts.style_layer)):
+        if image is None:
+            continue
+        term = getattr(objectives, kind)(image, layer_names, weight)
+        objective = term if objective is None else objective + term
+    from .schedules import as_schedule
+
+    tv_weight = as_schedule(opts.tv, name="tv")
+    if not (tv_weight.is_constant and tv_weight(0) == 0.0):
+        objective = objective - objectives.tv(opts.tv)
+    spec = REGISTRY.get(opts.model)
+    dream_layers = spec.default_layers if spec else tuple(t.layers[0] for t in objective.terms if t.kind == "layer")
+    style_layers = spec.style_layers if spec else dream_layers
+    if not dream_layers and any(t.kind in ("guide", "style") and not t.layers for t in objective.terms):
+        raise DreamError(f"model {opts.model} is a file: name the guide/style layers with --guide-layer/--style-layer")
+    return objectives.with_default_layers(objective, dream_layers, style_layers)
 
 
 def check_positive_int(name: str, value, *, allow_none=False) -> None:
@@ -86,12 +135,14 @@ _DREAMERS: dict[tuple, Dreamer] = {}
 
 def make_dreamer(options: DreamOptions) -> Dreamer:
     """The Dreamer for these options, reused while they stay the same (building a model takes seconds)."""
-    key = (options.model, tuple(options.objective.specs()), options.precision, options.tile_size)
+    key = (options.model, options.objective.key(), options.precision, options.tile_size)
     if key not in _DREAMERS:
+        from . import media
+
         if len(_DREAMERS) >= 4:
             _DREAMERS.pop(next(iter(_DREAMERS)))
         feature_model = load_model(options.model, options.objective.layers, options.precision)
-        _DREAMERS[key] = Dreamer(feature_model, options.objective, options.tile_size)
+        _DREAMERS[key] = Dreamer(feature_model, options.objective, options.tile_size, media.read_image)
     return _DREAMERS[key]
 
 
@@ -117,7 +168,22 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
     image = resize_max_side(np.asarray(image), opts.max_side)
-    return to_uint8(dream_frame(make_dreamer(opts), image, opts, frame=0))
+    strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
+    dreamer = make_dreamer(opts)
+    result = to_uint8(dream_frame(dreamer, image, opts, frame=0, strength=strength))
+    log_closeness(dreamer, image, result)
+    return result
+
+
+def log_closeness(dreamer: Dreamer, before: np.ndarray, after: np.ndarray) -> None:
+    """Log how much closer to the guide/style images the dream came (nothing without such terms)."""
+    if not any(t.kind in ("guide", "style") for t in dreamer.objective.terms):
+        return
+    start, end = dreamer.closeness(before), dreamer.closeness(after)
+    for name in start:
+        better = "higher" if name.startswith("guide") else "lower"
+        logger.info("%s %s: input %.4f -> result %.4f (%s is closer)",
+                    name, "similarity" if name.startswith("guide") else "distance", start[name], end[name], better)
 
 
 def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
@@ -131,6 +197,51 @@ def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=N
     return dreamer.dream(image, octaves=octaves, octave_scale=opts.octave_scale, steps=steps_now,
                          step_size=step_size, weights=opts.objective.weights_at(frame),
                          rng=rng if rng is not None else frame_rng(opts.seed, frame), strength=strength)
+
+
+def mask_to_strength(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 (h, w, 3) mask -> float32 (height, width) dream strength in [0, 1] (its gray level)."""
+    import cv2
+
+    gray = mask.astype(np.float32).mean(axis=2) / 255.0
+    if gray.shape != (height, width):
+        gray = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
+    return np.clip(gray, 0.0, 1.0)
+
+
+class MaskSource:
+    """Per-frame dream strength from ``--mask``: a still (every frame) or a video (frame by frame).
+
+    A mask video must have as many frames as the frames being dreamed (at the same rate).
+    """
+
+    def __init__(self, path: str | None, *, frames: int | None = None, fps=None, start_frame: int = 0):
+        from . import media
+
+        self.path = path
+        self._still = None
+        self._frames = None
+        if path is None:
+            return
+        if media.is_video_path(path):
+            count = media.count_frames(path, fps)
+            if frames is not None and count - start_frame < frames:
+                raise DreamError(f"mask video {path} has {count} frames at {fps} fps; the render needs "
+                                 f"{frames} from frame {start_frame}: give a mask with the same frame count")
+            self._frames = media.read_frames(path, start_frame=start_frame, fps=fps)
+        else:
+            self._still = media.read_image(path)
+
+    def strength(self, index: int, height: int, width: int) -> np.ndarray | None:
+        """The strength of frame ``index`` (frames must be asked for in order) or None for no mask."""
+        if self.path is None:
+            return None
+        if self._still is not None:
+            return mask_to_strength(self._still, height, width)
+        frame = next(self._frames, None)
+        if frame is None:
+            raise DreamError(f"mask video {self.path} ran out of frames at frame {index}")
+        return mask_to_strength(frame, height, width)
 
 
 def frame_rng(seed: int, frame: int) -> np.random.Generator:
@@ -185,8 +296,17 @@ def parse_fps(value) -> "Fraction | None":
     return fps
 
 
-def plain_value(value):
-    return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
+def plain_value(value, frames: int | None = None):
+    """A JSON-able form of an option: numbers, strings and lists stay; schedules become keyframe text."""
+    from .schedules import Schedule, as_schedule
+
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v, frames) for v in value]
+    if isinstance(value, Schedule) or callable(value):
+        return as_schedule(value).to_text(frames=frames)
+    return str(value)
 
 
 def package_version() -> str:

@@ -20,6 +20,13 @@ EXIT_INTERRUPTED = 130
 COMMANDS = ("models", "zoom")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a bad flag is a user error like any other: one line, exit code 2."""
+
+    def error(self, message):
+        raise DreamError(f"{message} (see '{self.prog} --help')")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -69,6 +76,26 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
                        help="layer to amplify, repeatable: NAME, NAME:WEIGHT, NAME/CHANNELS[:WEIGHT] "
                             "(channels like 12 or 12,40-47; WEIGHT a number or keyframes). "
                             "Default: the model's own (vgg16: block4_conv3)")
+    group.add_argument("--guide", metavar="IMAGE",
+                       help="steer the dream toward this image's features (Google's guided DeepDream); without "
+                            "--layer the guide leads alone")
+    group.add_argument("--guide-weight", type=_number_or_schedule, default=1.0, metavar="X",
+                       help="weight of the guide term (number or keyframes; default 1)")
+    group.add_argument("--guide-layer", action="append", metavar="NAME",
+                       help="layer(s) compared with the guide, repeatable (default: the model's dream layers)")
+    group.add_argument("--style", metavar="IMAGE",
+                       help="paint this image's style (Gram matrices of its features, Gatys et al.); without "
+                            "--layer the style leads alone")
+    group.add_argument("--style-weight", type=_number_or_schedule, default=1.0, metavar="X",
+                       help="weight of the style term (number or keyframes; default 1)")
+    group.add_argument("--style-layer", action="append", metavar="NAME",
+                       help="layer(s) whose Gram matrices are matched, repeatable (default for vgg: "
+                            "block1_conv1 ... block5_conv1)")
+    group.add_argument("--tv", type=_number_or_schedule, default=0.0, metavar="X",
+                       help="smoothing: subtract X times the total variation (default 0)")
+    group.add_argument("--mask", metavar="IMAGE|VIDEO",
+                       help="grayscale mask scaling how strongly each pixel is dreamed: black untouched, white "
+                            "full; a video mask needs the same frame count as the render")
     group.add_argument("--octaves", type=_int_or_schedule, default=4, metavar="N",
                        help="number of scales, smallest first (default 4)")
     group.add_argument("--octave-scale", type=_number, default=1.4, metavar="X",
@@ -88,7 +115,7 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_main_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dreamvideo",
         description="DeepDream for videos and stills. 'dreamvideo INPUT' dreams a still image or every frame "
                     "of a video. Other commands: 'dreamvideo zoom --help' (infinite zoom), "
@@ -128,7 +155,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_zoom_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dreamvideo zoom",
         description="Infinite zoom: dream, move the dream (zoom/rotate/translate), dream again. Motion values "
                     "are per frame; each takes a number or Deforum-style keyframes like "
@@ -174,8 +201,8 @@ def build_zoom_parser() -> argparse.ArgumentParser:
 
 
 def build_models_parser() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog="dreamvideo models",
-                                   description="List the models, their layers and whether they work offline.")
+    return _Parser(prog="dreamvideo models",
+                   description="List the models, their layers and whether they work offline.")
 
 
 def run_models(args) -> int:
@@ -239,9 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         parser, runner, argv = build_zoom_parser(), run_zoom, argv[1:]
     else:
         parser, runner = build_main_parser(), run_main
-    args = parser.parse_args(argv)
-    _configure_logging(getattr(args, "quiet", False))
     try:
+        args = parser.parse_args(argv)
+        _configure_logging(getattr(args, "quiet", False))
         return runner(args)
     except DreamError as exc:
         print(f"dreamvideo: error: {exc}", file=sys.stderr)

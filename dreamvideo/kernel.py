@@ -35,10 +35,11 @@ class Dreamer:
     """Gradient ascent of ``objective`` on ``model``'s features.
 
     ``tile_size``: the largest tile side in pixels fed to the network at once (memory grows with its
-    square; 512 keeps a VGG16 step under about 1.5 GiB).
+    square; 512 keeps a VGG16 step under about 1.5 GiB). ``read_image(path) -> uint8 (H, W, 3)`` reads
+    the images of guide and style terms (the kernel does no I/O itself).
     """
 
-    def __init__(self, model: FeatureModel, objective: Objective, tile_size: int = 512):
+    def __init__(self, model: FeatureModel, objective: Objective, tile_size: int = 512, read_image=None):
         import tensorflow as tf
 
         missing = [layer for layer in objective.layers if layer not in model.layers]
@@ -51,6 +52,8 @@ class Dreamer:
         self.tile_size = int(tile_size)
         self.trace_count = 0
         self._layer_index = {name: model.layers.index(name) for name in objective.layers}
+        # Guide and style terms compare against features of their images, computed once here.
+        self._targets = objective.prepare(self._features_by_layer, read_image)
         spec = [
             tf.TensorSpec([None, None, 3], tf.float32, name="image"),
             tf.TensorSpec([], tf.float32, name="step_size"),
@@ -64,10 +67,13 @@ class Dreamer:
 
     # -- graph code (runs once per trace) ---------------------------------------------------------
 
+    def _features_by_layer(self, images):
+        outputs = self.model.features(images)
+        return {name: outputs[i] for name, i in self._layer_index.items()}
+
     def _tile_loss(self, tile, weights, area_fraction):
-        outputs = self.model.features(tile[None])
-        activations = {name: outputs[i] for name, i in self._layer_index.items()}
-        return self.objective.loss(activations, weights, area_fraction)
+        activations = self._features_by_layer(tile[None])
+        return self.objective.loss(activations, weights, area_fraction, tile, self._targets)
 
     def _tiled_gradient(self, image, weights):
         """Gradient of the objective over the whole image, summed tile by tile."""
@@ -130,6 +136,15 @@ class Dreamer:
         weights = self.objective.weights_at(0) if weights is None else weights
         return float(self._loss_fn(tf.constant(image, tf.float32), tf.constant(weights, tf.float32)))
 
+    def closeness(self, image: np.ndarray) -> dict[str, float]:
+        """Closeness of ``image`` (float [0, 255]) to the guide and style images (see objectives.closeness)."""
+        import tensorflow as tf
+
+        from .objectives import closeness
+
+        activations = self._features_by_layer(tf.constant(np.asarray(image, np.float32)[None]))
+        return closeness(self.objective, activations, self._targets)
+
     def dream(self, image: np.ndarray, *, octaves: int = 3, octave_scale: float = 1.4, steps: int = 10,
               step_size: float = 1.5, seed: int | None = 0, weights: Sequence[float] | None = None,
               strength: np.ndarray | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -171,6 +186,18 @@ class Dreamer:
             detail = current - scaled_base
             result = current
         return result.numpy()
+
+
+def tile_grid(height: int, width: int, tile_size: int) -> list[tuple[int, int, int, int]]:
+    """The tiles a step splits a (height, width) image into, as (y0, y1, x0, x1) pixel bounds.
+
+    ceil(height / tile_size) rows and ceil(width / tile_size) columns of equal size (boundaries at
+    i * height // rows), not full tiles and a thin remainder; the same rule as the step's graph.
+    """
+    rows = -(-height // tile_size)
+    cols = -(-width // tile_size)
+    return [(r * height // rows, (r + 1) * height // rows, c * width // cols, (c + 1) * width // cols)
+            for r in range(rows) for c in range(cols)]
 
 
 def octave_sizes(height: int, width: int, octaves: int, octave_scale: float, min_side: int) -> list:

