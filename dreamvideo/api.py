@@ -10,6 +10,7 @@ Images returned or accepted as arrays are numpy uint8 (H, W, 3) RGB.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field, fields
@@ -255,24 +256,30 @@ def default_output(input_path: str | os.PathLike, suffix: str) -> str:
     return str(path.with_name(f"{path.stem}_dream{suffix}"))
 
 
-def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = None, **options) -> str:
+def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                **options) -> str:
     """Dream a still image file and write the result; returns the output path.
 
-    Grayscale and RGBA inputs are converted to RGB (alpha is dropped). Output defaults to
-    ``<stem>_dream.png`` beside the input. Options: those of :class:`DreamOptions`.
+    Grayscale and RGBA inputs are converted to RGB (alpha is composited over white). Output defaults to
+    ``<stem>_dream.png`` beside the input. ``preview``: a quick look at reduced size and steps, written
+    as ``<name>_preview.<ext>``. Options: those of :class:`DreamOptions`. A render file with every
+    setting is written beside the output (``<output>.dreamvideo.json``, see ``dreamvideo render``).
     """
-    opts, rest = split_options(DreamOptions, options)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a still image")
     from . import media
 
     output = str(output) if output is not None else default_output(input, ".png")
+    if preview:
+        options, output = preview_options(options), preview_output(output)
+    opts, rest = split_options(DreamOptions, options)
+    if rest:
+        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a still image")
     kind = media.check_output(output, input)
     if kind != "image":
         raise DreamError(f"cannot write a still image to {output}: use .png, .jpg or another image extension")
     image = media.read_image(input)
     dreamed = dream_array(image, **{f.name: getattr(opts, f.name) for f in fields(opts) if f.init})
     media.write_image(output, dreamed)
+    write_render_file("still", input, output, opts.resolved())
     return output
 
 
@@ -318,3 +325,146 @@ def package_version() -> str:
 def file_identity(path) -> dict:
     stat = os.stat(path)
     return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+
+
+# -- render files ------------------------------------------------------------------------------------
+
+RENDER_FORMAT = 1
+RENDER_SUFFIX = ".dreamvideo.json"
+PREVIEW_MAX_SIDE = 256
+PREVIEW_SECONDS = 5
+
+
+def render_file_path(output: str | os.PathLike) -> Path:
+    """``out.mp4`` -> ``out.mp4.dreamvideo.json``; a frames folder ``frames/`` -> ``frames.dreamvideo.json``."""
+    path = Path(os.fspath(output).rstrip("/\\") or ".")
+    return path.with_name(path.name + RENDER_SUFFIX)
+
+
+def write_render_file(command: str, input, output, options: dict) -> Path:
+    """Write every resolved setting of a finished render next to its output (atomically).
+
+    ``options``: plain values (see :meth:`DreamOptions.resolved`). Paths are stored relative to the
+    render file's folder, so a project folder can move as a whole.
+    """
+    from . import media
+
+    target = render_file_path(output)
+    folder = target.parent.resolve()
+
+    def relative(path):
+        return None if path is None else os.path.relpath(Path(path).resolve(), folder)
+
+    plain = dict(options)
+    for key in PATH_OPTIONS:
+        if plain.get(key) is not None:
+            plain[key] = relative(plain[key])
+    plain["objective"] = [dict(term, image=relative(term["image"])) if term.get("image") else term
+                          for term in plain.get("objective", [])]
+    document = {"format": RENDER_FORMAT, "dreamvideo": package_version(), "command": command,
+                "input": relative(input), "output": relative(output), "options": plain}
+    media.write_bytes_atomically(target, (json.dumps(document, indent=1) + "\n").encode())
+    return target
+
+
+PATH_OPTIONS = ("guide", "style", "mask", "colour_reference")
+RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
+
+
+def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dict]:
+    """(command, input, output, options) from a render file, paths resolved; DreamError when invalid."""
+    from . import objectives
+    from .video import VideoOptions
+    from .zoom import ZoomOptions
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamError(f"render file not found: {path}")
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DreamError(f"{path}: not a render file (invalid JSON: {exc})") from None
+    if not isinstance(document, dict):
+        raise DreamError(f"{path}: not a render file (expected a JSON object)")
+    unknown = sorted(set(document) - set(RENDER_KEYS))
+    if unknown:
+        raise DreamError(f"{path}: unknown key {unknown[0]!r}; a render file has {', '.join(RENDER_KEYS)}")
+    version = document.get("format")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DreamError(f"{path}: key 'format' must be a whole number, got {version!r}")
+    if version > RENDER_FORMAT:
+        raise DreamError(f"{path}: format {version} was written by a newer dreamvideo "
+                         f"({document.get('dreamvideo')}); this one reads format {RENDER_FORMAT}: upgrade")
+    command = document.get("command")
+    extra = {"still": (), "video": (VideoOptions,), "zoom": (ZoomOptions,)}
+    if command not in extra:
+        raise DreamError(f"{path}: key 'command' must be still, video or zoom, got {command!r}")
+    options = document.get("options")
+    if not isinstance(options, dict):
+        raise DreamError(f"{path}: key 'options' must be an object")
+    known = {f.name: f for cls in (DreamOptions,) + extra[command] for f in fields(cls) if f.init}
+    known.pop("layer")
+    folder = path.resolve().parent
+    resolved = {}
+    for key, value in options.items():
+        if key == "objective":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise DreamError(f"{path}: key 'options.objective' must be a list of terms")
+            terms = [dict(v, image=str(folder / v["image"])) if v.get("image") else v for v in value]
+            resolved["layer"] = objectives.from_dicts(terms)
+            continue
+        if key not in known:
+            raise DreamError(f"{path}: unknown key 'options.{key}'")
+        _check_type(path, key, value, known[key].default)
+        resolved[key] = str(folder / value) if key in PATH_OPTIONS and value is not None else value
+    for key in ("input", "output"):
+        value = document.get(key)
+        if value is not None and not isinstance(value, str):
+            raise DreamError(f"{path}: key '{key}' must be a path, got {value!r}")
+    input_path = document.get("input")
+    output = document.get("output")
+    if output is None:
+        raise DreamError(f"{path}: key 'output' is missing")
+    return (command, str(folder / input_path) if input_path else None, _join_keep_slash(folder, output), resolved)
+
+
+def _join_keep_slash(folder: Path, path: str) -> str:
+    joined = str(folder / path)
+    return joined + "/" if path.endswith(("/", "\\")) else joined
+
+
+def _check_type(path, key, value, default) -> None:
+    numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif numeric:
+        ok = (isinstance(value, (int, float, str)) and not isinstance(value, bool))
+    elif isinstance(default, str):
+        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    else:  # None default: anything plain
+        ok = value is None or isinstance(value, (str, int, float, list))
+    if not ok:
+        raise DreamError(f"{path}: key 'options.{key}' has the wrong type ({type(value).__name__}: {value!r})")
+
+
+def preview_options(options: dict, video: bool = False) -> dict:
+    """Settings for a quick look: longest side at most 256 px, a third of the steps, at most 3 octaves,
+    and for a video with no --start/--end, its first 5 seconds."""
+    from .schedules import as_schedule
+
+    out = dict(options)
+    out["max_side"] = min(options.get("max_side") or PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE)
+    steps = options.get("steps", 10)
+    out["steps"] = max(1, int(round(as_schedule(steps, name="steps")(0) / 3)))
+    out["octaves"] = min(3, int(round(as_schedule(options.get("octaves", 4), name="octaves")(0))))
+    if video and options.get("start") is None and options.get("end") is None:
+        out["end"] = f"{PREVIEW_SECONDS}s"
+    return out
+
+
+def preview_output(output: str) -> str:
+    """``out.mp4`` -> ``out_preview.mp4``; ``frames/`` -> ``frames_preview/``."""
+    if output.endswith(("/", "\\")):
+        return output.rstrip("/\\") + "_preview/"
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}_preview{path.suffix}"))

@@ -17,7 +17,7 @@ from .errors import DreamError
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("models", "zoom")
+COMMANDS = ("models", "zoom", "render")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,6 +111,9 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
                        help="compute type: auto = bfloat16 where the CPU has bf16 instructions (default)")
     group.add_argument("--tile-size", type=_positive_int, default=512, metavar="PX",
                        help="largest tile fed to the network at once; bounds memory (default 512)")
+    group.add_argument("--preview", action="store_true",
+                       help="quick look: longest side at most 256 px, a third of the steps, at most 3 octaves "
+                            "(videos: the first 5 s); writes <name>_preview.<ext>")
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
 
@@ -205,6 +208,33 @@ def build_models_parser() -> argparse.ArgumentParser:
                    description="List the models, their layers and whether they work offline.")
 
 
+def build_render_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dreamvideo render",
+                     description="Render again from a render file (<output>.dreamvideo.json, written beside every "
+                                 "output): same settings, same frames on the same machine and version.")
+    parser.add_argument("file", help="a .dreamvideo.json render file")
+    parser.add_argument("-o", "--output", help="write here instead of the output named in the file")
+    parser.add_argument("--preview", action="store_true", help="quick look at reduced size and steps")
+    parser.add_argument("--restart", action="store_true",
+                        help="discard finished frames of an interrupted render of this output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    return parser
+
+
+def run_render(args) -> int:
+    from . import api, video, zoom
+
+    command, input_path, output, options = api.read_render_file(args.file)
+    options["quiet"] = args.quiet
+    if command != "still":
+        options["restart"] = args.restart
+    function = {"still": api.dream_image, "video": video.render_video, "zoom": zoom.render_zoom}[command]
+    output = function(input_path, args.output or output, preview=args.preview, **options)
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
 def run_models(args) -> int:
     from .models import list_models
 
@@ -227,7 +257,7 @@ def run_main(args) -> int:
     if media.is_video_path(input_path):
         output = video.render_video(input_path, output, **options)
     else:
-        dream_keys = {f.name for f in fields(api.DreamOptions) if f.init}
+        dream_keys = {f.name for f in fields(api.DreamOptions) if f.init} | {"preview"}
         defaults = vars(build_main_parser().parse_args([input_path]))
         changed = [k for k in options if k not in dream_keys and options[k] != defaults[k]]
         if changed:
@@ -262,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in COMMANDS and not os.path.exists(argv[0]) else None
     if command == "models":
         parser, runner, argv = build_models_parser(), run_models, argv[1:]
+    elif command == "render":
+        parser, runner, argv = build_render_parser(), run_render, argv[1:]
     elif command == "zoom":
         parser, runner, argv = build_zoom_parser(), run_zoom, argv[1:]
     else:

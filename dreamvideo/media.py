@@ -246,7 +246,9 @@ def _publish(temp: PathLike, path: PathLike) -> None:
     os.replace(temp, path)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def write_bytes_atomically(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary name beside ``path``, then move it into place."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -269,7 +271,7 @@ def write_image(path: PathLike, image: np.ndarray) -> None:
     data = _encode_image(p, np.ascontiguousarray(image))
     if not p.parent.is_dir():
         raise DreamError(f"{path}: folder {p.parent} does not exist; create it first")
-    _atomic_write_bytes(p, data)
+    write_bytes_atomically(p, data)
 
 
 # ---------------------------------------------------------------------------------------------

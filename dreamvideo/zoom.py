@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from .api import DreamOptions, dream_frame, file_identity, plain_value, package_version, default_output, \
-    frame_rng, make_dreamer, parse_fps, resize_max_side, split_options, to_uint8
+    frame_rng, make_dreamer, parse_fps, preview_options, preview_output, resize_max_side, split_options, \
+    to_uint8, write_render_file
 from .errors import DreamError
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ def noise_canvas(width: int, height: int, seed: int) -> np.ndarray:
     return to_uint8(canvas)
 
 
-def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLike | None = None,
-                **options) -> str:
+def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
+                preview: bool = False, **options) -> str:
     """Render an infinite-zoom animation; returns the output path.
 
     input: a start image, or None to start from seeded noise on a ``size`` canvas. output: ``.gif``,
@@ -94,13 +95,15 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     from .render import CarryResult, FrameStore, repeat_none, run_loop
     from .schedules import as_schedule, validate
 
+    if output is None:
+        output = default_output(input, ".gif").replace("_dream.gif", "_zoom.gif") if input else "zoom.gif"
+    output = str(output)
+    if preview:
+        options, output = preview_options(options), preview_output(output)
     dream_opts, rest = split_options(DreamOptions, options)
     zoom_opts, rest = split_options(ZoomOptions, rest)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for a zoom")
-    if output is None:
-        output = default_output(input, ".gif").replace("_dream.gif", "_zoom.gif") if input else "zoom.gif"
-    output = str(output)
     kind = media.check_output(output, input)
     if kind == "image":
         raise DreamError(f"cannot write an animation to {output}: use .gif, .mp4 or a folder ending in /")
@@ -168,9 +171,10 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
         if index == 0 and reference["stats"] is None:
             reference["stats"] = motion.colour_stats(result)
 
+    plain_options = {**dream_opts.resolved(frames=rendered),
+                     **{k: plain_value(v, rendered) for k, v in vars(zoom_opts).items() if k != "restart"}}
     settings = {"command": "zoom", "version": package_version(), "output": output,
-                "input": file_identity(input) if input else None, **dream_opts.resolved(),
-                **{k: plain_value(v) for k, v in vars(zoom_opts).items() if k != "restart"}}
+                "input": file_identity(input) if input else None, **plain_options}
     store = FrameStore(output, settings, restart=zoom_opts.restart)
 
     if overlap == 0:
@@ -184,6 +188,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
             for frame in loop_frames(store.load, frames, overlap):
                 sink.write(frame)
     store.remove()
+    write_render_file("zoom", input, output, plain_options)
     return output
 
 
