@@ -133,7 +133,7 @@ def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, s
         for index, frame in enumerate(source):
             if index < finished:
                 result = store.load(index)
-                if result.shape != frame.shape:
+                if frame is not None and result.shape != frame.shape:
                     raise DreamError(f"stored frame {store.path(index)} does not match the source's size; "
                                      "rerun with --restart")
             else:

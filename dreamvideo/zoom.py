@@ -151,7 +151,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
             return CarryResult(start_image.astype(np.float32), None)
         moved = motion.affine_warp(previous_dream, zoom=zoom(index), angle=angle(index),
                                    translate=(shift_x(index), shift_y(index)),
-                                   center=(centre_x(index) * width, centre_y(index) * height),
+                                   center=motion.relative_center((height, width), (centre_x(index), centre_y(index))),
                                    interpolation=zoom_opts.interpolation)
         if carried is not None:
             step_count = int(round(carried(index % frames)))

@@ -44,3 +44,236 @@ def random_image():
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------------
+# End-to-end helpers: the CLI run in-process, generated clips with audio, and facts about outputs read
+# with the ffmpeg binary itself (not dreamvideo.media), so an output is checked by a second opinion.
+
+CLIP_FPS = "30000/1001"
+CLIP_FRAMES = 18
+CLIP_SIZE = (64, 48)  # width, height
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(*args: str) -> str:
+    """Run the bundled ffmpeg; returns its stderr (where it prints stream facts)."""
+    import subprocess
+
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *map(str, args)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+
+
+def moving_frames(count: int = CLIP_FRAMES, size=CLIP_SIZE, seed: int = 1):
+    """Frames of a smooth texture scrolling 2 px right per frame, with a bright square moving down.
+
+    uint8 (H, W, 3) RGB; real motion for the optical flow, and every frame different.
+    """
+    import cv2
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    wide = width + 2 * count
+    small = rng.uniform(0, 255, (height // 4 + 1, wide // 4 + 1, 3)).astype(np.float32)
+    texture = cv2.resize(small, (wide, height), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
+    for i in range(count):
+        frame = np.ascontiguousarray(texture[:, wide - width - 2 * i: wide - 2 * i])
+        top = (3 + 2 * i) % (height - 10)
+        frame[top:top + 10, 10:20] = (250, 240, 40)
+        yield frame
+
+
+@pytest.fixture(scope="session")
+def sine_audio_file(tmp_path_factory):
+    """A 1.5 s 440 Hz AAC tone in an .m4a: audio with no video stream."""
+    path = tmp_path_factory.mktemp("audio") / "tone.m4a"
+    run_ffmpeg("-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5", "-c:a", "aac",
+               str(path))
+    assert path.stat().st_size > 0
+    return str(path)
+
+
+def _write_clip(path, audio_from=None, count=CLIP_FRAMES):
+    from dreamvideo.media import open_sink
+
+    with open_sink(path, fps=CLIP_FPS, audio_from=audio_from, quality=10) as sink:
+        for frame in moving_frames(count):
+            sink.write(frame)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def moving_clip(tmp_path_factory, sine_audio_file):
+    """An 18-frame 64x48 H.264 MP4 at exactly 30000/1001 fps with an AAC sine track.
+
+    Shared by the session: copy it before rendering with a default (beside the input) output.
+    """
+    return _write_clip(tmp_path_factory.mktemp("clips") / "moving.mp4", audio_from=sine_audio_file)
+
+
+@pytest.fixture(scope="session")
+def silent_clip(tmp_path_factory):
+    """The same 18 frames without an audio track."""
+    return _write_clip(tmp_path_factory.mktemp("clips") / "silent.mp4")
+
+
+class CliResult:
+    """Exit code and captured output of one in-process ``dreamvideo.cli.main`` call."""
+
+    def __init__(self, code, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+    def assert_user_error(self, *needles: str) -> str:
+        """Exit code 2 and exactly one line on stderr, ``dreamvideo: error: ...`` naming each needle."""
+        assert self.code == 2, f"exit code {self.code}, stderr: {self.err}"
+        assert len(self.err_lines) == 1, f"expected one line on stderr, got:\n{self.err}"
+        line = self.err_lines[0]
+        assert line.startswith("dreamvideo: error: "), line
+        assert "Traceback" not in self.err
+        for needle in needles:
+            assert str(needle) in line, f"{needle!r} not in {line!r}"
+        return line
+
+    def __repr__(self):
+        return f"CliResult(code={self.code!r}, err={self.err!r})"
+
+
+@pytest.fixture()
+def cli(capsys):
+    """``cli(*argv)`` runs ``dreamvideo.cli.main`` in-process and returns a :class:`CliResult`.
+
+    A SystemExit (argparse's way) is caught and its code kept, so a test can see it instead of pytest
+    stopping on it.
+    """
+    from dreamvideo.cli import main
+
+    def run(*argv) -> CliResult:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture()
+def tiny_args(tiny_model_file):
+    """CLI flags for a fast render with the tiny model (1 octave, 2 steps, quiet)."""
+    return ["--model", tiny_model_file, "--layer", "conv3", "--octaves", "1", "--steps", "2", "-q"]
+
+
+def listing(folder) -> list[str]:
+    """Every file and folder below ``folder`` (hidden ones too), relative, sorted."""
+    folder = Path(folder)
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture()
+def snapshot():
+    return listing
+
+
+RENDER_FILE_SUFFIX = ".dreamvideo.json"
+
+
+def published(folder) -> list[str]:
+    """The names in ``folder`` after a successful render, without the render files written beside outputs."""
+    return sorted(name for name in os.listdir(folder) if not name.endswith(RENDER_FILE_SUFFIX))
+
+
+class OutputFacts:
+    """Facts about a rendered file, read with the ffmpeg binary and PIL (not with dreamvideo.media)."""
+
+    @staticmethod
+    def video_packets(path):
+        """(time base, sorted presentation timestamps) of the first video stream, without decoding."""
+        from fractions import Fraction
+
+        text = run_ffmpeg("-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-")
+        time_base, stamps = None, []
+        for line in text.splitlines():
+            if line.startswith("#tb 0:"):
+                time_base = Fraction(line.split(":", 1)[1].strip())
+            elif line.startswith("0,"):
+                stamps.append(int(line.split(",")[2]))
+        return time_base, sorted(stamps)
+
+    @classmethod
+    def frame_count(cls, path) -> int:
+        return len(cls.video_packets(path)[1])
+
+    @classmethod
+    def exact_fps(cls, path):
+        """The frame rate as a Fraction, from the spacing of the timestamps (all must be equal)."""
+        from fractions import Fraction
+
+        time_base, stamps = cls.video_packets(path)
+        steps = {b - a for a, b in zip(stamps, stamps[1:])}
+        assert len(steps) == 1, f"uneven timestamps in {path}: {sorted(steps)}"
+        return Fraction(1) / (steps.pop() * time_base)
+
+    @staticmethod
+    def streams(path) -> str:
+        """ffmpeg's description of the streams: lines with 'Stream #'."""
+        text = run_ffmpeg("-i", str(path))
+        return "\n".join(line.strip() for line in text.splitlines() if "Stream #" in line)
+
+    @classmethod
+    def has_audio(cls, path) -> bool:
+        return "Audio:" in cls.streams(path)
+
+    @classmethod
+    def video_codec(cls, path) -> str:
+        import re
+
+        found = re.search(r"Video: (\w+)", cls.streams(path))
+        return found.group(1) if found else ""
+
+    @staticmethod
+    def decoded_frames(path) -> list:
+        """Every frame ffmpeg decodes (no resampling), uint8 RGB."""
+        import imageio_ffmpeg
+
+        reader = imageio_ffmpeg.read_frames(str(path), output_params=["-fps_mode", "passthrough"])
+        meta = next(reader)
+        width, height = meta["size"]
+        return [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
+
+    @staticmethod
+    def gif(path):
+        """(frame count, loop count or None, NETSCAPE extension present) of a GIF."""
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.n_frames, image.info.get("loop"), b"NETSCAPE2.0" in Path(path).read_bytes()
+
+    @staticmethod
+    def png_frames(folder) -> list:
+        """The numbered PNGs of a frames folder, in order, as uint8 RGB arrays (read with PIL)."""
+        from PIL import Image
+
+        names = sorted(Path(folder).glob("frame_*.png"))
+        frames = []
+        for name in names:
+            with Image.open(name) as image:
+                assert image.mode == "RGB", f"{name} is {image.mode}"
+                frames.append(np.asarray(image))
+        return frames
+
+
+@pytest.fixture()
+def facts():
+    return OutputFacts

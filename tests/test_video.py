@@ -1,0 +1,279 @@
+"""End-to-end tests of ``dreamvideo VIDEO``: bad inputs and outputs, MP4/GIF/PNG outputs, blend, time range.
+
+Clips are generated (conftest: 18 frames, 64x48, 30000/1001 fps, AAC sine track); the real third-party
+clips in ../shared/media are used only when present.
+"""
+
+import logging
+import os
+import re
+import shutil
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import CLIP_FRAMES, SHARED_MEDIA, moving_frames, published, run_ffmpeg
+
+NTSC = Fraction(30000, 1001)
+
+
+@pytest.fixture()
+def clip(tmp_path, moving_clip):
+    """A private copy of the generated clip with audio, alone in its folder."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return shutil.copy(moving_clip, folder / "walk.mp4")
+
+
+def decodable_frame_count(path) -> int:
+    """Frames ffmpeg itself decodes from ``path`` (a second opinion for damaged files)."""
+    found = re.findall(r"frame=\s*(\d+)", run_ffmpeg("-i", path, "-map", "0:v:0", "-f", "null", "-"))
+    return int(found[-1]) if found else 0
+
+
+def dream_options(tiny_model_file, **extra):
+    from dreamvideo.api import DreamOptions
+
+    return DreamOptions(model=tiny_model_file, layer=["conv3"], octaves=1, steps=2, quiet=True, **extra)
+
+
+# ------------------------------------------------------------------------------------------ bad inputs
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "empty", "audio_only"])
+def test_bad_inputs_are_one_line_errors_naming_the_file(cli, tmp_path, snapshot, tiny_args, sine_audio_file,
+                                                        case):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if case == "missing":
+        path, needle = folder / "gone.mp4", "not found"
+    elif case == "text":
+        path, needle = folder / "notes.mp4", "not a video"
+        path.write_text("dear diary\n" * 50)
+    elif case == "empty":
+        path, needle = folder / "blank.mp4", "empty"
+        path.write_bytes(b"")
+    else:
+        path, needle = folder / "tone.m4a", "no video"
+        shutil.copy(sine_audio_file, path)
+    before = snapshot(tmp_path)
+    cli(path, *tiny_args).assert_user_error(path.name, needle)
+    cli(path, "-o", tmp_path / "out.mp4", *tiny_args).assert_user_error(path.name)
+    assert snapshot(tmp_path) == before
+
+
+def test_output_equal_to_input_is_refused(cli, clip, snapshot, tiny_args):
+    before, original = snapshot(os.path.dirname(clip)), open(clip, "rb").read()
+    cli(clip, "-o", clip, *tiny_args).assert_user_error("walk.mp4", "input")
+    assert snapshot(os.path.dirname(clip)) == before and open(clip, "rb").read() == original
+
+
+@pytest.mark.parametrize("output, needle", [("missing/out.mp4", "does not exist"), ("missing/frames/", "missing"),
+                                            ("out.xyz", ".xyz"), ("out.png", "out.png")])
+def test_bad_outputs_are_refused_before_any_work(cli, clip, tmp_path, snapshot, tiny_args, output, needle):
+    before = snapshot(tmp_path)
+    cli(clip, "-o", f"{tmp_path}/{output}", *tiny_args).assert_user_error(needle)
+    assert snapshot(tmp_path) == before
+
+
+def test_video_flags_on_a_still_are_refused(cli, tmp_path, random_image, tiny_args, snapshot):
+    import cv2
+
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), random_image(32, 32))
+    before = snapshot(tmp_path)
+    cli(still, "--blend", "0.5", *tiny_args).assert_user_error("--blend", "still.png")
+    cli(still, "--start", "2f", *tiny_args).assert_user_error("--start", "still.png")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("flags, needle", [(["--start", "100f"], "100f"), (["--quality", "99"], "99"),
+                                           (["--blend", "2"], "blend"), (["--end", "0.0"], "end"),
+                                           (["--fps", "0"], "fps"), (["--start", "soon"], "soon")])
+def test_bad_video_settings_leave_nothing_behind(cli, clip, tmp_path, snapshot, tiny_args, flags, needle):
+    """Every user error, early or late, leaves the folder as it was: no output, temp or work folder."""
+    before = snapshot(tmp_path)
+    line = cli(clip, "-o", tmp_path / "out.mp4", *tiny_args, *flags).assert_user_error(needle)
+    if flags[0] == "--start" and flags[1] == "100f":
+        assert "walk.mp4" in line  # past the end: say of which file
+    assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------------------ outputs
+
+
+def test_mp4_keeps_frame_count_exact_rate_and_audio_with_the_embedded_model(cli, clip, tmp_path, facts):
+    assert facts.frame_count(clip) == CLIP_FRAMES and facts.exact_fps(clip) == NTSC  # the fixture is right
+    output = tmp_path / "out.mp4"
+    result = cli(clip, "-o", output, "--steps", "1", "--octaves", "1", "--max-side", "64", "-q")
+    assert result.code == 0, result.err
+    assert facts.video_codec(output) == "h264"
+    assert facts.frame_count(output) == CLIP_FRAMES
+    assert facts.exact_fps(output) == NTSC
+    assert facts.has_audio(output)
+    frames = facts.decoded_frames(output)
+    assert len(frames) == CLIP_FRAMES and frames[0].shape == (48, 64, 3)
+    assert published(tmp_path) == ["in", "out.mp4"]  # no temp file, no work folder
+
+
+def test_default_output_is_stem_dream_mp4_beside_the_input(cli, clip, tiny_args, tmp_path, monkeypatch, facts):
+    monkeypatch.chdir(tmp_path)
+    assert cli(clip, *tiny_args).code == 0
+    folder = os.path.dirname(clip)
+    assert published(folder) == ["walk.mp4", "walk_dream.mp4"]
+    assert facts.frame_count(os.path.join(folder, "walk_dream.mp4")) == CLIP_FRAMES
+
+
+def test_silent_input_gives_silent_mp4(cli, silent_clip, tmp_path, tiny_args, facts):
+    output = tmp_path / "out.mp4"
+    assert cli(silent_clip, "-o", output, *tiny_args).code == 0
+    assert not facts.has_audio(output)
+    assert facts.frame_count(output) == CLIP_FRAMES and facts.exact_fps(output) == NTSC
+
+
+def test_gif_output(cli, clip, tmp_path, tiny_args, facts):
+    output = tmp_path / "out.gif"
+    assert cli(clip, "-o", output, *tiny_args).code == 0
+    count, loop, _ = facts.gif(output)
+    assert count == CLIP_FRAMES and loop == 0
+    assert published(tmp_path) == ["in", "out.gif"]
+
+
+def test_output_permissions_follow_the_umask(cli, clip, tmp_path, tiny_args):
+    previous = os.umask(0o022)
+    try:
+        for name in ("out.mp4", "out.gif", "frames/"):
+            assert cli(clip, "-o", f"{tmp_path}/{name}", *tiny_args, "--end", "3f").code == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out.gif").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "frames").stat().st_mode & 0o777 == 0o755
+
+
+def test_blend_0_dreams_each_frame_alone(cli, clip, tmp_path, tiny_args, tiny_model_file, facts):
+    """Known answer: with --blend 0, frame i is the dream of source frame i (seeded by i)."""
+    from dreamvideo import media
+    from dreamvideo.api import dream_frame, make_dreamer, to_uint8
+
+    assert cli(clip, "-o", f"{tmp_path}/alone/", *tiny_args, "--blend", "0").code == 0
+    assert cli(clip, "-o", f"{tmp_path}/carried/", *tiny_args).code == 0
+    alone = facts.png_frames(tmp_path / "alone")
+    carried = facts.png_frames(tmp_path / "carried")
+    assert len(alone) == len(carried) == CLIP_FRAMES
+
+    options = dream_options(tiny_model_file)
+    dreamer = make_dreamer(options)
+    sources = list(media.read_frames(clip))
+    for index in (0, 1, CLIP_FRAMES - 1):
+        expected = to_uint8(dream_frame(dreamer, sources[index].astype(np.float32), options, index))
+        assert np.array_equal(alone[index], expected), f"frame {index}"
+    # The first frame has nothing to carry; every later one starts from the carried dream instead.
+    assert np.array_equal(carried[0], alone[0])
+    for index in range(1, CLIP_FRAMES):
+        assert not np.array_equal(carried[index], alone[index]), f"frame {index}"
+
+
+def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_path, tiny_args, monkeypatch):
+    from dreamvideo import media, video
+
+    cut_at = 6
+    path = tmp_path / "cut.mp4"
+    first, second = list(moving_frames(cut_at, seed=1)), list(moving_frames(12 - cut_at, seed=99))
+    with media.open_sink(path, fps=24, quality=10) as sink:
+        for frame in first + [255 - f for f in second]:
+            sink.write(frame)
+    steps_of_frame = {}
+    real_dream_frame = video.dream_frame
+
+    def spy(dreamer, image, opts, frame, steps=None, **kwargs):
+        steps_of_frame[frame] = steps
+        return real_dream_frame(dreamer, image, opts, frame, steps=steps, **kwargs)
+
+    monkeypatch.setattr(video, "dream_frame", spy)
+    assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "5").code == 0
+    # None: the full --steps; carried frames get 30% of 5 = 2 (--carried-steps unset).
+    expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
+    assert steps_of_frame == expected
+    steps_of_frame.clear()
+    assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3").code == 0
+    assert [steps_of_frame[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 3, None, 3]
+
+
+@pytest.mark.parametrize("start, end, first, count", [("2f", "7f", 2, 5), ("0.1", "0.3", 3, 6),
+                                                      ("0.1s", None, 3, CLIP_FRAMES - 3), (None, "4f", 0, 4)])
+def test_start_and_end_select_frames(cli, clip, tmp_path, tiny_args, tiny_model_file, facts, start, end, first,
+                                     count):
+    """Seconds are rounded to the nearest frame at 30000/1001 fps: 0.1 s is frame 3, 0.3 s frame 9."""
+    from dreamvideo import media
+    from dreamvideo.api import dream_frame, make_dreamer, to_uint8
+
+    flags = (["--start", start] if start else []) + (["--end", end] if end else [])
+    assert cli(clip, "-o", f"{tmp_path}/out/", *tiny_args, "--blend", "0", *flags).code == 0
+    frames = facts.png_frames(tmp_path / "out")
+    assert len(frames) == count
+    # The first output frame is the dream of source frame `first` (the first frame of the render).
+    options = dream_options(tiny_model_file)
+    source = list(media.read_frames(clip))[first]
+    expected = to_uint8(dream_frame(make_dreamer(options), source.astype(np.float32), options, 0))
+    assert np.array_equal(frames[0], expected)
+
+
+def test_start_cuts_the_audio_too(cli, clip, tmp_path, tiny_args, facts):
+    output = tmp_path / "out.mp4"
+    assert cli(clip, "-o", output, *tiny_args, "--start", "6f", "--end", "12f").code == 0
+    assert facts.frame_count(output) == 6 and facts.has_audio(output)
+    seconds = re.search(r"Duration: 00:00:(\d+\.\d+)", run_ffmpeg("-i", output)).group(1)
+    assert abs(float(seconds) - 6 / float(NTSC)) < 0.05
+
+
+def test_fps_resamples_to_an_exact_rate(cli, clip, tmp_path, tiny_args, facts):
+    output = tmp_path / "out.mp4"
+    assert cli(clip, "-o", output, *tiny_args, "--fps", "15").code == 0
+    assert facts.exact_fps(output) == 15
+    assert facts.frame_count(output) == round(CLIP_FRAMES / float(NTSC) * 15)
+
+
+def test_truncated_video_renders_what_decodes_and_warns_once(cli, moving_clip, tmp_path, tiny_args, facts,
+                                                            caplog):
+    data = open(moving_clip, "rb").read()
+    half = tmp_path / "half.mp4"
+    half.write_bytes(data[: len(data) // 2])
+    decodable = decodable_frame_count(half)
+    assert 0 < decodable < CLIP_FRAMES
+    output = tmp_path / "out.mp4"
+    with caplog.at_level(logging.INFO, logger="dreamvideo"):
+        result = cli(half, "-o", output, *tiny_args)
+    assert result.code == 0, result.err
+    assert facts.frame_count(output) == decodable
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "half.mp4" in warnings[0].getMessage()
+    assert published(tmp_path) == ["half.mp4", "out.mp4"]
+
+
+# ------------------------------------------------------------------------------------------ real clips
+
+
+def shared_clip(name):
+    path = SHARED_MEDIA / "clips" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (shared test media)")
+    return path
+
+
+def test_real_clip_with_fractional_rate_and_audio(cli, tmp_path, tiny_args, facts):
+    source = shared_clip("realshort.mp4")  # 36 frames at 45000/1499 with AAC mono
+    output = tmp_path / "out.mp4"
+    assert cli(source, "-o", output, *tiny_args, "--max-side", "48", "--steps", "1").code == 0
+    assert facts.frame_count(output) == 36
+    assert facts.exact_fps(output) == Fraction(45000, 1499)
+    assert facts.has_audio(output)
+
+
+def test_real_animated_gif_to_png_frames(cli, tmp_path, tiny_args, facts):
+    source = shared_clip("newtonscradle.gif")  # 36 frames with per-frame delays
+    assert cli(source, "-o", f"{tmp_path}/frames/", *tiny_args, "--max-side", "40", "--steps", "1").code == 0
+    frames = facts.png_frames(tmp_path / "frames")
+    assert len(frames) == 36 and frames[0].shape == (30, 40, 3)
