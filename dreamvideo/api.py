@@ -117,6 +117,12 @@ def build_objective(opts: "DreamOptions") -> Objective:
     return objectives.with_default_layers(objective, dream_layers, style_layers)
 
 
+def check_quality(quality) -> None:
+    """MP4 quality is an H.264 CRF: a whole number from 0 (lossless) to 51 (worst)."""
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 51:
+        raise DreamError(f"quality {quality!r} is not an H.264 CRF: give a whole number from 0 (best) to 51")
+
+
 def check_positive_int(name: str, value, *, allow_none=False) -> None:
     if value is None and allow_none:
         return
@@ -222,6 +228,7 @@ class MaskSource:
         self.path = path
         self._still = None
         self._frames = None
+        self._position = 0
         if path is None:
             return
         if media.is_video_path(path):
@@ -234,14 +241,23 @@ class MaskSource:
             self._still = media.read_image(path)
 
     def strength(self, index: int, height: int, width: int) -> np.ndarray | None:
-        """The strength of frame ``index`` (frames must be asked for in order) or None for no mask."""
+        """The strength of frame ``index`` or None for no mask.
+
+        Indices count from the render's first frame and must not go backwards (a resumed render
+        skips ahead; the mask video is read past the skipped frames).
+        """
         if self.path is None:
             return None
         if self._still is not None:
             return mask_to_strength(self._still, height, width)
-        frame = next(self._frames, None)
+        frame = None
+        while self._position <= index:
+            frame = next(self._frames, None)
+            self._position += 1
+            if frame is None:
+                raise DreamError(f"mask video {self.path} ran out of frames at frame {index}")
         if frame is None:
-            raise DreamError(f"mask video {self.path} ran out of frames at frame {index}")
+            raise DreamError(f"mask frame {index} was asked for twice")
         return mask_to_strength(frame, height, width)
 
 

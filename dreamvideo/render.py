@@ -41,6 +41,7 @@ class CarryResult:
 
     start: np.ndarray
     steps: int | None  # None: the frame's scheduled --steps
+    strength: np.ndarray | None = None  # (H, W) float32 [0, 1] per-pixel dream strength (--mask), or None
 
 
 # carry(frame_index, source_frame, previous_source, previous_dream) -> CarryResult
@@ -120,8 +121,18 @@ def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, s
 
     source: uint8 (H, W, 3) RGB frames. Frames already in ``store`` are not dreamed again: they are
     read back, written to the sink, and become the "previous dream" of the next frame. ``on_frame``
-    (index, source frame, dream) is called for every frame, e.g. for metrics.
+    (index, source frame, dream) is called for every frame, e.g. for metrics. If the loop fails before
+    any frame is finished, the work folder is removed.
     """
+    try:
+        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame)
+    except BaseException:
+        if store is not None and store.finished() == 0:
+            store.remove()  # nothing to resume: leave nothing behind
+        raise
+
+
+def _run(source, carry, dream, sink, store, total, quiet, description, on_frame) -> int:
     from tqdm import tqdm
 
     finished = store.finished() if store is not None else 0

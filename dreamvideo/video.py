@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, dream_frame, file_identity, plain_value, package_version, default_output, \
-    make_dreamer, parse_fps, split_options, to_uint8
+from .api import DreamOptions, check_quality, MaskSource, default_output, dream_frame, file_identity, make_dreamer, \
+    package_version, parse_fps, plain_value, preview_options, preview_output, split_options, to_uint8, \
+    write_render_file
 from .errors import DreamError
 
 logger = logging.getLogger(__name__)
@@ -62,22 +63,27 @@ def parse_time(value, fps, name: str) -> int | None:
     return frame
 
 
-def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, **options) -> str:
+def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                 **options) -> str:
     """Dream every frame of a video, carrying the dream along the optical flow; returns the output path.
 
     Output by extension: ``.mp4`` (H.264 with the source's audio), ``.gif``, or a folder of PNG frames
     (a path ending in ``/`` or an existing folder). Default: ``<stem>_dream.mp4`` beside the input.
-    Options: those of :class:`DreamOptions` and :class:`VideoOptions`.
+    Options: those of :class:`DreamOptions` and :class:`VideoOptions`. ``preview``: a quick look at
+    reduced size and steps (the first 5 s unless start/end are given), written as ``<name>_preview``.
     """
     from . import media, motion
     from .render import CarryResult, FrameStore, run_loop
-    from .schedules import as_schedule
+    from .schedules import as_schedule, validate
 
+    output = str(output) if output is not None else default_output(input, ".mp4")
+    if preview:
+        options, output = preview_options(options, video=True), preview_output(output)
     dream_opts, rest = split_options(DreamOptions, options)
     video_opts, rest = split_options(VideoOptions, rest)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for a video")
-    output = str(output) if output is not None else default_output(input, ".mp4")
+    check_quality(video_opts.quality)
     kind = media.check_output(output, input)
     if kind == "image":
         raise DreamError(f"cannot write a video to {output}: use .mp4, .gif or a folder ending in /")
@@ -93,49 +99,57 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     steps_schedule = as_schedule(dream_opts.steps, name="steps")
     motion.backward_flow(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8),
                          video_opts.flow, video_opts.flow_preset)  # unknown method/preset fails now
+    count = media.count_frames(input, fps)
+    total = _expected_frames(count, start, end)
+    if total == 0:
+        raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
+    validate(blend_schedule, total, minimum=0.0, maximum=1.0)
+    mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)
     dreamer = make_dreamer(dream_opts)
 
     def carry(index, frame, previous_source, previous_dream):
         amount = float(blend_schedule(index))
         if not 0.0 <= amount <= 1.0:
             raise DreamError(f"blend must be between 0 and 1, got {amount} at frame {index}")
+        strength = mask.strength(index, *frame.shape[:2])
         if previous_dream is None or amount == 0.0:
-            return CarryResult(frame.astype(np.float32), None)
+            return CarryResult(frame.astype(np.float32), None, strength)
         forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)
         weight = motion.consistency_weight(forward, backward)
         if motion.is_scene_cut(previous_source, frame, weight):
             logger.info("scene cut at frame %d: the dream starts afresh", index)
-            return CarryResult(frame.astype(np.float32), None)
+            return CarryResult(frame.astype(np.float32), None, strength)
+        if strength is not None:
+            weight = weight * strength  # where the mask is black, the new frame shows as it is
         carried_dream = motion.warp(previous_dream, backward)
         start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
         if carried_schedule is not None:
             steps = int(round(carried_schedule(index)))
         else:
             steps = max(1, int(round(steps_schedule(index) * CARRIED_STEPS_SHARE)))
-        return CarryResult(start_image, steps)
+        return CarryResult(start_image, steps, strength)
 
     def dream(index, carried_result):
         return to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
-                                     steps=carried_result.steps))
+                                     steps=carried_result.steps, strength=carried_result.strength))
 
+    plain_options = {**dream_opts.resolved(frames=total),
+                     **{k: plain_value(v, total) for k, v in vars(video_opts).items() if k != "restart"}}
     settings = {"command": "video", "version": package_version(), "input": file_identity(input), "output": output,
-                "fps": str(fps), "start_frame": start, "end_frame": end, **dream_opts.resolved(),
-                **{k: plain_value(v) for k, v in vars(video_opts).items() if k != "restart"}}
+                "fps": str(fps), "start_frame": start, "end_frame": end, **plain_options}
     store = FrameStore(output, settings, restart=video_opts.restart)
     frames = media.read_frames(input, start_frame=start, end_frame=end, fps=video_opts.fps and fps,
                                max_side=dream_opts.max_side)
-    total = _expected_frames(info, fps, start, end)
     with media.open_sink(output, fps=fps, audio_from=input if info.has_audio else None,
                          audio_start=start / float(fps), quality=video_opts.quality) as sink:
         run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
     store.remove()
+    write_render_file("video", input, output, plain_options)
     return output
 
 
-def _expected_frames(info, fps, start, end) -> int | None:
-    if info.duration is None and end is None:
-        return None
-    last = end if end is not None else int(round(info.duration * float(fps)))
-    return max(0, last - start)
+def _expected_frames(count: int, start: int, end: int | None) -> int:
+    """Frames the render will make: the source's count at the output rate, cut to [start, end)."""
+    return max(0, min(count, end if end is not None else count) - start)
 
 

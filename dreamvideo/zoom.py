@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, dream_frame, file_identity, plain_value, package_version, default_output, \
+from .api import DreamOptions, check_quality, dream_frame, file_identity, plain_value, package_version, default_output, \
     frame_rng, make_dreamer, parse_fps, preview_options, preview_output, resize_max_side, split_options, \
     to_uint8, write_render_file
 from .errors import DreamError
@@ -104,6 +104,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     zoom_opts, rest = split_options(ZoomOptions, rest)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for a zoom")
+    check_quality(zoom_opts.quality)
     kind = media.check_output(output, input)
     if kind == "image":
         raise DreamError(f"cannot write an animation to {output}: use .gif, .mp4 or a folder ending in /")
