@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import threading
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -50,13 +49,6 @@ INTERPOLATIONS = {
 # Middlebury RubberWhale: average endpoint error 0.33 px there (OpenCV's sample settings: 0.36).
 _FARNEBACK = dict(pyr_scale=0.5, levels=5, winsize=15, iterations=3, poly_n=5, poly_sigma=1.1,
                   flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN)
-
-# One DIS object per preset and thread: it keeps its scratch buffers between calls (about 10% faster
-# than a fresh object per call at 480p) and must not be shared by two threads at once. Two quirks of
-# OpenCV 5.0 found while measuring: a reused object's flow differs from a fresh one's by ~1e-3 px (so
-# results are not bit-exact across call histories), and calc() after collectGarbage() segfaults, so
-# this module never calls collectGarbage().
-_dis_objects = threading.local()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -121,13 +113,10 @@ def _gray_pair(previous, current) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dis(preset: str):
-    objects = getattr(_dis_objects, "by_preset", None)
-    if objects is None:
-        objects = _dis_objects.by_preset = {}
-    dis = objects.get(preset)
-    if dis is None:
-        dis = objects[preset] = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
-    return dis
+    # A fresh object per call (creating one takes microseconds): a reused DIS object was seen to return
+    # flows differing by ~1e-3 px depending on its call history, and a resumed render must reproduce an
+    # unbroken one exactly.
+    return cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
 
 
 def check_flow_method(method: str, preset: str = "medium") -> None:

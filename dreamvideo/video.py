@@ -116,7 +116,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
             return CarryResult(frame.astype(np.float32), None, strength)
         forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)
         weight = motion.consistency_weight(forward, backward)
-        if motion.is_scene_cut(previous_source, frame, weight):
+        if motion.is_scene_cut(previous_source, frame, weight, backward=backward):
             logger.info("scene cut at frame %d: the dream starts afresh", index)
             return CarryResult(frame.astype(np.float32), None, strength)
         if strength is not None:
