@@ -182,6 +182,24 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     return result
 
 
+def measure(images: Sequence[str | os.PathLike], **options) -> dict[str, dict[str, float]]:
+    """Closeness of image files to the guide and/or style of ``options`` (see objectives.closeness).
+
+    Returns {path: {"guide": similarity (higher is closer), "style": distance (lower is closer)}}.
+    Images are read like inputs (``max_side`` applies), so a dream and its input compare fairly.
+    """
+    from . import media
+
+    opts, rest = split_options(DreamOptions, options)
+    if rest:
+        raise DreamError(f"unknown option {sorted(rest)[0]!r} for measure")
+    if opts.guide is None and opts.style is None:
+        raise DreamError("measure needs a --guide or a --style image to compare with")
+    dreamer = make_dreamer(opts)
+    return {str(path): dreamer.closeness(resize_max_side(media.read_image(path), opts.max_side).astype(np.float32))
+            for path in images}
+
+
 def log_closeness(dreamer: Dreamer, before: np.ndarray, after: np.ndarray) -> None:
     """Log how much closer to the guide/style images the dream came (nothing without such terms)."""
     if not any(t.kind in ("guide", "style") for t in dreamer.objective.terms):

@@ -17,7 +17,7 @@ from .errors import DreamError
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("models", "zoom", "render")
+COMMANDS = ("models", "zoom", "render", "measure")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -235,6 +235,28 @@ def run_render(args) -> int:
     return 0
 
 
+def build_measure_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dreamvideo measure",
+                     description="How close images are to a guide or style image, in the objectives' own terms: "
+                                 "guide similarity (higher is closer), style distance (lower is closer). Compare "
+                                 "a guided or styled dream with a plain one.")
+    parser.add_argument("images", nargs="+", help="images to measure")
+    add_dream_options(parser)
+    return parser
+
+
+def run_measure(args) -> int:
+    from . import api
+
+    options = vars(args).copy()
+    images = options.pop("images")
+    options.pop("preview")
+    for path, values in api.measure(images, **options).items():
+        print(path + ": " + ", ".join(f"{name} {'similarity' if name.startswith('guide') else 'distance'} "
+                                      f"{value:.4f}" for name, value in values.items()))
+    return 0
+
+
 def run_models(args) -> int:
     from .models import list_models
 
@@ -292,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in COMMANDS and not os.path.exists(argv[0]) else None
     if command == "models":
         parser, runner, argv = build_models_parser(), run_models, argv[1:]
+    elif command == "measure":
+        parser, runner, argv = build_measure_parser(), run_measure, argv[1:]
     elif command == "render":
         parser, runner, argv = build_render_parser(), run_render, argv[1:]
     elif command == "zoom":
