@@ -98,14 +98,15 @@ def build_objective(opts: "DreamOptions") -> Objective:
         objective = as_objective(opts.layer or None, spec.default_layers if spec else ())
     else:
         objective = None
+    from .schedules import as_schedule
+
     for kind, image, weight, layer_names in (("guide", opts.guide, opts.guide_weight, opts.guide_layer),
                                              ("style", opts.style, opts.style_weight, opts.style_layer)):
         if image is None:
+            as_schedule(weight, name=f"{kind} weight")  # a malformed weight is a mistake even without its image
             continue
         term = getattr(objectives, kind)(image, layer_names, weight)
         objective = term if objective is None else objective + term
-    from .schedules import as_schedule
-
     tv_weight = as_schedule(opts.tv, name="tv")
     if not (tv_weight.is_constant and tv_weight(0) == 0.0):
         objective = objective - objectives.tv(opts.tv)
@@ -313,7 +314,7 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
     image = media.read_image(input)
     dreamed = dream_array(image, **{f.name: getattr(opts, f.name) for f in fields(opts) if f.init})
     media.write_image(output, dreamed)
-    write_render_file("still", input, output, opts.resolved())
+    write_render_file("still", input, output, opts.resolved(frames=1))  # a still is frame 0 alone
     return output
 
 
@@ -393,10 +394,15 @@ def write_render_file(command: str, input, output, options: dict) -> Path:
     for key in PATH_OPTIONS:
         if plain.get(key) is not None:
             plain[key] = relative(plain[key])
+    if isinstance(plain.get("model"), str) and plain["model"] not in REGISTRY:
+        model = relative(plain["model"])
+        plain["model"] = model if is_model_file(model) else os.path.join(".", model)
     plain["objective"] = [dict(term, image=relative(term["image"])) if term.get("image") else term
                           for term in plain.get("objective", [])]
+    # A frames folder keeps its trailing slash: it is what says "folder" when the folder does not exist yet.
+    output_text = relative(output) + ("/" if media.output_kind(output) == "frames" else "")
     document = {"format": RENDER_FORMAT, "dreamvideo": package_version(), "command": command,
-                "input": relative(input), "output": relative(output), "options": plain}
+                "input": relative(input), "output": output_text, "options": plain}
     media.write_bytes_atomically(target, (json.dumps(document, indent=1) + "\n").encode())
     return target
 
@@ -444,13 +450,18 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
         if key == "objective":
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise DreamError(f"{path}: key 'options.objective' must be a list of terms")
-            terms = [dict(v, image=str(folder / v["image"])) if v.get("image") else v for v in value]
-            resolved["layer"] = objectives.from_dicts(terms)
+            terms = [dict(v, image=str(folder / v["image"])) if isinstance(v.get("image"), str) else v
+                     for v in value]
+            try:
+                resolved["layer"] = objectives.from_dicts(terms)
+            except DreamError as exc:
+                raise DreamError(f"{path}: key 'options.objective': {exc}") from None
             continue
         if key not in known:
             raise DreamError(f"{path}: unknown key 'options.{key}'")
         _check_type(path, key, value, known[key].default)
-        resolved[key] = str(folder / value) if key in PATH_OPTIONS and value is not None else value
+        is_path = key in PATH_OPTIONS or (key == "model" and value not in REGISTRY)  # a model file is a path too
+        resolved[key] = str(folder / value) if is_path and isinstance(value, str) else value
     for key in ("input", "output"):
         value = document.get(key)
         if value is not None and not isinstance(value, str):
@@ -459,6 +470,11 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
     output = document.get("output")
     if output is None:
         raise DreamError(f"{path}: key 'output' is missing")
+    try:  # values of the right JSON type can still be wrong (a seed of "x"): say which file holds them
+        dream_names = {f.name for f in fields(DreamOptions) if f.init}
+        DreamOptions(**{k: v for k, v in resolved.items() if k in dream_names})
+    except DreamError as exc:
+        raise DreamError(f"{path}: {exc}") from None
     return (command, str(folder / input_path) if input_path else None, _join_keep_slash(folder, output), resolved)
 
 

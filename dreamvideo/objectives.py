@@ -52,6 +52,11 @@ def _scaled(weight, factor):
     f = as_schedule(factor, name="weight factor")
     if w.is_constant and f.is_constant:
         return w(0) * f(0)
+    # Times one is the other as it is: a keyframe string stays text that render files can keep.
+    if w.is_constant and w(0) == 1.0:
+        return f
+    if f.is_constant and f(0) == 1.0:
+        return w
     return lambda frame: w(frame) * f(frame)
 
 
@@ -343,11 +348,27 @@ def tv(weight=1.0) -> Objective:
 def from_dicts(items: Sequence[dict]) -> Objective:
     """Rebuild an objective from :meth:`Objective.to_dicts` (render files)."""
     terms = []
-    for item in items:
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise DreamError(f"objective term {number} is not a dict of kind, weight, layers, channels, image")
         kind = item.get("kind")
         if kind not in ("layer", "guide", "style", "tv"):
             raise DreamError(f"objective term kind {kind!r} is not one of layer, guide, style, tv")
-        channels = item.get("channels")
+        unknown = sorted(set(item) - {"kind", "weight", "layers", "channels", "image"})
+        if unknown:
+            raise DreamError(f"objective term {number} ({kind}): unknown key {unknown[0]!r}")
+        names, channels, image = item.get("layers", []), item.get("channels"), item.get("image")
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) \
+                or (kind == "layer" and len(names) != 1):
+            raise DreamError(f"objective term {number} ({kind}): 'layers' must be a list of layer names"
+                             f"{' (one for a layer term)' if kind == 'layer' else ''}, got {names!r}")
+        if channels is not None and (not isinstance(channels, (list, tuple)) or not all(
+                isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels)):
+            raise DreamError(f"objective term {number} ({kind}): 'channels' must be a list of channel numbers, "
+                             f"got {channels!r}")
+        if (kind in ("guide", "style")) != isinstance(image, str):
+            raise DreamError(f"objective term {number} ({kind}): 'image' must be "
+                             f"{'the path of an image' if kind in ('guide', 'style') else 'absent'}, got {image!r}")
         terms.append(Term(kind, tuple(item.get("layers", ())), tuple(channels) if channels else None,
                           item.get("image"), item.get("weight", 1.0)))
     return Objective(terms)
