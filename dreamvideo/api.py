@@ -50,8 +50,8 @@ class DreamOptions:
     mask: str | None = None
     octaves: Any = 4
     octave_scale: float = 1.4
-    steps: Any = 10
-    step_size: Any = 1.5
+    steps: Any = 6
+    step_size: Any = 2.0
     seed: int = 0
     max_side: int | None = None
     precision: str = "auto"

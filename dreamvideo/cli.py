@@ -100,10 +100,10 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
                        help="number of scales, smallest first (default 4)")
     group.add_argument("--octave-scale", type=_number, default=1.4, metavar="X",
                        help="size ratio between octaves, above 1 (default 1.4)")
-    group.add_argument("--steps", type=_int_or_schedule, default=10, metavar="N",
-                       help="gradient steps per octave (default 10)")
-    group.add_argument("--step-size", type=_number_or_schedule, default=1.5, metavar="X",
-                       help="step length in 0-255 pixel units along the normalised gradient (default 1.5)")
+    group.add_argument("--steps", type=_int_or_schedule, default=6, metavar="N",
+                       help="gradient steps per octave (default 6)")
+    group.add_argument("--step-size", type=_number_or_schedule, default=2.0, metavar="X",
+                       help="step length in 0-255 pixel units along the normalised gradient (default 2)")
     group.add_argument("--seed", type=int, default=0, help="random seed; same seed, same result (default 0)")
     group.add_argument("--max-side", type=_positive_int, metavar="PX",
                        help="downscale so the longest side is at most PX pixels")
