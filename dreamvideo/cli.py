@@ -66,8 +66,11 @@ def _fail(message: str):
     raise argparse.ArgumentTypeError(message)
 
 
-def add_dream_options(parser: argparse.ArgumentParser) -> None:
-    """The model and kernel flags shared by every command (fields of api.DreamOptions)."""
+def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -> None:
+    """The model and kernel flags shared by every command (fields of api.DreamOptions).
+
+    ``rendering=False`` (for ``measure``) leaves out the flags that only matter when making pictures.
+    """
     group = parser.add_argument_group("dream (model and gradient ascent)")
     group.add_argument("--model", default="vgg16", metavar="NAME|FILE",
                        help="backbone: vgg16 (default, embedded, offline), inception_v3, vgg19, vgg16_imagenet "
@@ -93,9 +96,10 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
                             "block1_conv1 ... block5_conv1)")
     group.add_argument("--tv", type=_number_or_schedule, default=0.0, metavar="X",
                        help="smoothing: subtract X times the total variation (default 0)")
-    group.add_argument("--mask", metavar="IMAGE|VIDEO",
-                       help="grayscale mask scaling how strongly each pixel is dreamed: black untouched, white "
-                            "full; a video mask needs the same frame count as the render")
+    if rendering:
+        group.add_argument("--mask", metavar="IMAGE|VIDEO",
+                           help="grayscale mask scaling how strongly each pixel is dreamed: black untouched, "
+                                "white full; a video mask needs the same frame count as the render")
     group.add_argument("--octaves", type=_int_or_schedule, default=4, metavar="N",
                        help="number of scales, smallest first (default 4)")
     group.add_argument("--octave-scale", type=_number, default=1.4, metavar="X",
@@ -111,9 +115,10 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
                        help="compute type: auto = bfloat16 where the CPU has bf16 instructions (default)")
     group.add_argument("--tile-size", type=_positive_int, default=512, metavar="PX",
                        help="largest tile fed to the network at once; bounds memory (default 512)")
-    group.add_argument("--preview", action="store_true",
-                       help="quick look: longest side at most 256 px, a third of the steps, at most 3 octaves "
-                            "(videos: the first 5 s); writes <name>_preview.<ext>")
+    if rendering:
+        group.add_argument("--preview", action="store_true",
+                           help="quick look: longest side at most 256 px, a third of the steps, at most 3 "
+                                "octaves (videos: the first 5 s); writes <name>_preview.<ext>")
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
 
@@ -241,7 +246,7 @@ def build_measure_parser() -> argparse.ArgumentParser:
                                  "guide similarity (higher is closer), style distance (lower is closer). Compare "
                                  "a guided or styled dream with a plain one.")
     parser.add_argument("images", nargs="+", help="images to measure")
-    add_dream_options(parser)
+    add_dream_options(parser, rendering=False)
     return parser
 
 
@@ -250,7 +255,6 @@ def run_measure(args) -> int:
 
     options = vars(args).copy()
     images = options.pop("images")
-    options.pop("preview")
     for path, values in api.measure(images, **options).items():
         print(path + ": " + ", ".join(f"{name} {'similarity' if name.startswith('guide') else 'distance'} "
                                       f"{value:.4f}" for name, value in values.items()))

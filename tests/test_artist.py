@@ -458,3 +458,27 @@ def test_every_api_keyword_has_a_flag_of_the_same_name():
             if action.dest in ("help", "input", "output") or not action.option_strings:
                 continue
             assert f"--{action.dest.replace('_', '-')}" in action.option_strings, action.option_strings
+
+
+def test_measure_prints_closeness_with_a_known_answer(cli, tmp_path, random_image, tiny_model_file):
+    import cv2
+
+    guide_path, other_path = tmp_path / "guide.png", tmp_path / "other.png"
+    cv2.imwrite(str(guide_path), random_image(48, 64, seed=1))
+    cv2.imwrite(str(other_path), random_image(48, 64, seed=2))
+    result = cli("measure", guide_path, other_path, "--guide", guide_path, "--model", tiny_model_file,
+                 "--layer", "conv3", "--guide-layer", "conv3")
+    assert result.code == 0, result.err
+    values = {line.split(":")[0]: float(line.rsplit(" ", 1)[1]) for line in result.out.splitlines()}
+    # Every feature of the guide itself finds its own twin: cosine similarity 1.
+    assert values[str(guide_path)] == pytest.approx(1.0, abs=1e-4)
+    assert values[str(other_path)] < 0.999
+
+
+def test_measure_without_guide_or_style_is_a_user_error(cli, tmp_path, random_image, tiny_model_file):
+    import cv2
+
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), random_image(32, 32))
+    result = cli("measure", image, "--model", tiny_model_file, "--layer", "conv3")
+    assert result.code == 2 and "--guide or a --style" in result.err
