@@ -443,7 +443,8 @@ def _cut_user_model(path: str, layers: Sequence[str], policy: str) -> FeatureMod
 
     base = _load_user_model(path)
     validate_layers(path, _spatial_layer_names(base), layers)
-    cut = keras.Model(base.inputs, [base.get_layer(name).output for name in layers], name="user_model")
+    inputs = base.inputs[0] if len(base.inputs) == 1 else base.inputs
+    cut = keras.Model(inputs, [base.get_layer(name).output for name in layers], name="user_model")
     if policy != "float32":
         logger.info("user model %s runs in its own dtype; bfloat16 applies to built-in models only", path)
     # A user's model receives RGB in [0, 255]; any preprocessing belongs inside the model.
