@@ -49,7 +49,7 @@ class DreamOptions:
     tv: Any = 0.0
     mask: str | None = None
     octaves: Any = 4
-    octave_scale: float = 1.4
+    octave_scale: Any = 1.4
     steps: Any = 6
     step_size: Any = 2.0
     seed: int = 0
@@ -175,6 +175,7 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     opts, rest = split_options(DreamOptions, options)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
+    check_schedules(opts, 1)
     image = resize_max_side(np.asarray(image), opts.max_side)
     strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
     dreamer = make_dreamer(opts)
@@ -212,6 +213,19 @@ def log_closeness(dreamer: Dreamer, before: np.ndarray, after: np.ndarray) -> No
                     name, "similarity" if name.startswith("guide") else "distance", start[name], end[name], better)
 
 
+def check_schedules(opts: DreamOptions, frames: int) -> None:
+    """Check the scheduled kernel settings over every frame before any work (DreamError names the frame)."""
+    from .schedules import as_schedule, validate
+
+    validate(as_schedule(opts.octaves, name="octaves"), frames, minimum=1, integer=True)
+    validate(as_schedule(opts.steps, name="steps"), frames, minimum=1, integer=True)
+    validate(as_schedule(opts.step_size, name="step size"), frames, strictly_positive=True)
+    scales = validate(as_schedule(opts.octave_scale, name="octave scale"), frames)
+    if (scales <= 1.0).any():
+        first = int(np.argmax(scales <= 1.0))
+        raise DreamError(f"octave scale must be above 1, but is {scales[first]} at frame {first}")
+
+
 def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
                  strength=None):
     from .schedules import as_schedule
@@ -219,8 +233,9 @@ def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=N
     octaves = int(round(as_schedule(opts.octaves, name="octaves")(frame)))
     steps_now = steps if steps is not None else int(round(as_schedule(opts.steps, name="steps")(frame)))
     step_size = float(as_schedule(opts.step_size, name="step size")(frame))
-    check_dream_settings(octaves=octaves, octave_scale=opts.octave_scale, steps=steps_now, step_size=step_size)
-    return dreamer.dream(image, octaves=octaves, octave_scale=opts.octave_scale, steps=steps_now,
+    octave_scale = float(as_schedule(opts.octave_scale, name="octave scale")(frame))
+    check_dream_settings(octaves=octaves, octave_scale=octave_scale, steps=steps_now, step_size=step_size)
+    return dreamer.dream(image, octaves=octaves, octave_scale=octave_scale, steps=steps_now,
                          step_size=step_size, weights=opts.objective.weights_at(frame),
                          rng=rng if rng is not None else frame_rng(opts.seed, frame), strength=strength)
 

@@ -37,13 +37,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
 def _int_or_schedule(text: str):
     """A whole number, or a keyframe string (checked when the render starts)."""
     try:
@@ -102,7 +95,7 @@ def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -
                                 "white full; a video mask needs the same frame count as the render")
     group.add_argument("--octaves", type=_int_or_schedule, default=4, metavar="N",
                        help="number of scales, smallest first (default 4)")
-    group.add_argument("--octave-scale", type=_number, default=1.4, metavar="X",
+    group.add_argument("--octave-scale", type=_number_or_schedule, default=1.4, metavar="X",
                        help="size ratio between octaves, above 1 (default 1.4)")
     group.add_argument("--steps", type=_int_or_schedule, default=6, metavar="N",
                        help="gradient steps per octave (default 6)")

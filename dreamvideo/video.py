@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, check_quality, MaskSource, default_output, dream_frame, file_identity, make_dreamer, \
+from .api import DreamOptions, check_quality, check_schedules, MaskSource, default_output, dream_frame, file_identity, make_dreamer, \
     package_version, parse_fps, plain_value, preview_options, preview_output, split_options, to_uint8, \
     write_render_file
 from .errors import DreamError
@@ -104,6 +104,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     if total == 0:
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
     validate(blend_schedule, total, minimum=0.0, maximum=1.0)
+    check_schedules(dream_opts, total)
     mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)
     dreamer = make_dreamer(dream_opts)
 

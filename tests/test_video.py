@@ -277,3 +277,27 @@ def test_real_animated_gif_to_png_frames(cli, tmp_path, tiny_args, facts):
     assert cli(source, "-o", f"{tmp_path}/frames/", *tiny_args, "--max-side", "40", "--steps", "1").code == 0
     frames = facts.png_frames(tmp_path / "frames")
     assert len(frames) == 36 and frames[0].shape == (30, 40, 3)
+
+
+@pytest.mark.parametrize("flag, value, needle", [("--steps", "0:(2), 3:(0)", "frame 3"),
+                                                 ("--octave-scale", "0:(1.4), 4:(0.9)", "frame 4"),
+                                                 ("--step-size", "0:(1), 2:(-1)", "frame 1")])  # 0 at frame 1
+def test_bad_schedules_fail_before_any_frame_naming_the_frame(cli, clip, tmp_path, snapshot, tiny_args, flag,
+                                                              value, needle):
+    before = snapshot(tmp_path)
+    cli(clip, "-o", tmp_path / "out.mp4", *tiny_args, flag, value).assert_user_error(needle)
+    assert snapshot(tmp_path) == before
+
+
+def test_octave_scale_follows_keyframes(cli, clip, tmp_path, tiny_args):
+    import cv2
+
+    def render(name, scale):
+        out = tmp_path / name
+        result = cli(clip, "-o", f"{out}/", *tiny_args, "--octaves", "2", "--blend", "0", "--octave-scale", scale)
+        assert result.code == 0, result.err
+        return [cv2.imread(str(p)) for p in sorted(out.glob("frame_*.png"))]
+
+    keyed, constant = render("keyed", "0:(1.2), 3:(2.0)"), render("constant", "1.2")
+    assert (keyed[0] == constant[0]).all()  # frame 0: both 1.2
+    assert not (keyed[-1] == constant[-1]).all()  # later: 2.0 against 1.2
