@@ -220,9 +220,9 @@ def build_render_parser() -> argparse.ArgumentParser:
 
 
 def run_render(args) -> int:
-    from . import api, video, zoom
+    from . import api, renderfile, video, zoom
 
-    command, input_path, output, options = api.read_render_file(args.file)
+    command, input_path, output, options = renderfile.read_render_file(args.file)
     options["quiet"] = args.quiet
     if command != "still":
         options["restart"] = args.restart

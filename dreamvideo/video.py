@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, check_quality, check_schedules, MaskSource, default_output, dream_frame, file_identity, make_dreamer, \
-    package_version, parse_fps, plain_value, preview_options, preview_output, split_options, to_uint8, \
-    write_render_file
+from .api import DreamOptions, MaskSource, check_quality, check_schedules, default_output, dream_frame, \
+    file_identity, make_dreamer, package_version, parse_fps, plain_value, preview_options, preview_output, \
+    split_options, to_uint8
 from .errors import DreamError
+from .renderfile import write_render_file
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ import numpy as np
 
 from .api import DreamOptions, check_quality, dream_frame, file_identity, plain_value, package_version, default_output, \
     frame_rng, make_dreamer, parse_fps, preview_options, preview_output, resize_max_side, split_options, \
-    to_uint8, write_render_file
+    to_uint8
 from .errors import DreamError
+from .renderfile import write_render_file
 
 logger = logging.getLogger(__name__)
 

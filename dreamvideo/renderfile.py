@@ -1,0 +1,146 @@
+"""Render files: every setting of a finished render, written beside its output, and read back.
+
+``out.mp4`` gets ``out.mp4.dreamvideo.json``: the command, input and output, and every resolved option
+(schedules as keyframe text, Python callables frame by frame, the objective as a list of terms), with paths
+relative to the file so a project folder can move as a whole. ``dreamvideo render FILE`` reads it back;
+on the same machine and version the frames come out identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields
+from pathlib import Path
+
+from .api import DreamOptions, package_version
+from .errors import DreamError
+from .models import REGISTRY, is_model_file
+
+RENDER_FORMAT = 1
+RENDER_SUFFIX = ".dreamvideo.json"
+PATH_OPTIONS = ("guide", "style", "mask", "colour_reference")
+RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
+
+
+def render_file_path(output: str | os.PathLike) -> Path:
+    """``out.mp4`` -> ``out.mp4.dreamvideo.json``; a frames folder ``frames/`` -> ``frames.dreamvideo.json``."""
+    path = Path(os.fspath(output).rstrip("/\\") or ".")
+    return path.with_name(path.name + RENDER_SUFFIX)
+
+
+def write_render_file(command: str, input, output, options: dict) -> Path:
+    """Write every resolved setting of a finished render next to its output (atomically).
+
+    ``options``: plain values (see :meth:`DreamOptions.resolved`). Paths are stored relative to the
+    render file's folder, so a project folder can move as a whole.
+    """
+    from . import media
+
+    target = render_file_path(output)
+    folder = target.parent.resolve()
+
+    def relative(path):
+        return None if path is None else os.path.relpath(Path(path).resolve(), folder)
+
+    plain = dict(options)
+    for key in PATH_OPTIONS:
+        if plain.get(key) is not None:
+            plain[key] = relative(plain[key])
+    if isinstance(plain.get("model"), str) and plain["model"] not in REGISTRY:
+        model = relative(plain["model"])
+        plain["model"] = model if is_model_file(model) else os.path.join(".", model)
+    plain["objective"] = [dict(term, image=relative(term["image"])) if term.get("image") else term
+                          for term in plain.get("objective", [])]
+    # A frames folder keeps its trailing slash: it is what says "folder" when the folder does not exist yet.
+    output_text = relative(output) + ("/" if media.output_kind(output) == "frames" else "")
+    document = {"format": RENDER_FORMAT, "dreamvideo": package_version(), "command": command,
+                "input": relative(input), "output": output_text, "options": plain}
+    media.write_bytes_atomically(target, (json.dumps(document, indent=1) + "\n").encode())
+    return target
+
+
+def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dict]:
+    """(command, input, output, options) from a render file, paths resolved; DreamError when invalid."""
+    from . import objectives
+    from .video import VideoOptions
+    from .zoom import ZoomOptions
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamError(f"render file not found: {path}")
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DreamError(f"{path}: not a render file (invalid JSON: {exc})") from None
+    if not isinstance(document, dict):
+        raise DreamError(f"{path}: not a render file (expected a JSON object)")
+    unknown = sorted(set(document) - set(RENDER_KEYS))
+    if unknown:
+        raise DreamError(f"{path}: unknown key {unknown[0]!r}; a render file has {', '.join(RENDER_KEYS)}")
+    version = document.get("format")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DreamError(f"{path}: key 'format' must be a whole number, got {version!r}")
+    if version > RENDER_FORMAT:
+        raise DreamError(f"{path}: format {version} was written by a newer dreamvideo "
+                         f"({document.get('dreamvideo')}); this one reads format {RENDER_FORMAT}: upgrade")
+    command = document.get("command")
+    extra = {"still": (), "video": (VideoOptions,), "zoom": (ZoomOptions,)}
+    if command not in extra:
+        raise DreamError(f"{path}: key 'command' must be still, video or zoom, got {command!r}")
+    options = document.get("options")
+    if not isinstance(options, dict):
+        raise DreamError(f"{path}: key 'options' must be an object")
+    known = {f.name: f for cls in (DreamOptions,) + extra[command] for f in fields(cls) if f.init}
+    known.pop("layer")
+    folder = path.resolve().parent
+    resolved = {}
+    for key, value in options.items():
+        if key == "objective":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise DreamError(f"{path}: key 'options.objective' must be a list of terms")
+            terms = [dict(v, image=str(folder / v["image"])) if isinstance(v.get("image"), str) else v
+                     for v in value]
+            try:
+                resolved["layer"] = objectives.from_dicts(terms)
+            except DreamError as exc:
+                raise DreamError(f"{path}: key 'options.objective': {exc}") from None
+            continue
+        if key not in known:
+            raise DreamError(f"{path}: unknown key 'options.{key}'")
+        _check_type(path, key, value, known[key].default)
+        is_path = key in PATH_OPTIONS or (key == "model" and value not in REGISTRY)  # a model file is a path too
+        resolved[key] = str(folder / value) if is_path and isinstance(value, str) else value
+    for key in ("input", "output"):
+        value = document.get(key)
+        if value is not None and not isinstance(value, str):
+            raise DreamError(f"{path}: key '{key}' must be a path, got {value!r}")
+    input_path = document.get("input")
+    output = document.get("output")
+    if output is None:
+        raise DreamError(f"{path}: key 'output' is missing")
+    try:  # values of the right JSON type can still be wrong (a seed of "x"): say which file holds them
+        dream_names = {f.name for f in fields(DreamOptions) if f.init}
+        DreamOptions(**{k: v for k, v in resolved.items() if k in dream_names})
+    except DreamError as exc:
+        raise DreamError(f"{path}: {exc}") from None
+    return (command, str(folder / input_path) if input_path else None, _join_keep_slash(folder, output), resolved)
+
+
+def _join_keep_slash(folder: Path, path: str) -> str:
+    joined = str(folder / path)
+    return joined + "/" if path.endswith(("/", "\\")) else joined
+
+
+def _check_type(path, key, value, default) -> None:
+    numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif numeric:
+        ok = (isinstance(value, (int, float, str)) and not isinstance(value, bool))
+    elif isinstance(default, str):
+        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    else:  # None default: anything plain
+        ok = value is None or isinstance(value, (str, int, float, list))
+    if not ok:
+        raise DreamError(f"{path}: key 'options.{key}' has the wrong type ({type(value).__name__}: {value!r})")
