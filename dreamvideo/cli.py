@@ -7,12 +7,16 @@ same name in the Python API (dashes become underscores).
 from __future__ import annotations
 
 import argparse
+import re
 import logging
 import os
 import sys
 from dataclasses import fields
 
+from .api import DreamOptions
 from .errors import DreamError
+from .video import CARRIED_STEPS_SHARE, VideoOptions
+from .zoom import ZoomOptions
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -115,6 +119,22 @@ def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
 
+def _use_api_defaults(parser: argparse.ArgumentParser, *option_classes) -> argparse.ArgumentParser:
+    """Take every flag's default from the API's option dataclasses, so the two cannot disagree.
+
+    A help text's "(default X)" is rewritten to show that value.
+    """
+    defaults = {}
+    for cls in option_classes:
+        defaults.update({f.name: f.default for f in fields(cls) if f.init})
+    for action in parser._actions:
+        if action.dest in defaults and not isinstance(action, argparse._AppendAction):
+            action.default = defaults[action.dest]
+            if action.help and action.default not in (None, False):
+                action.help = re.sub(r"\(default [^)%:]*\)", "(default %(default)s)", action.help)
+    return parser
+
+
 def build_main_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dreamvideo",
@@ -133,7 +153,8 @@ def build_main_parser() -> argparse.ArgumentParser:
                        help="share of the previous dream, carried by optical flow, in each new frame's start "
                             "image, 0..1; 0 dreams every frame independently (default 0.85)")
     group.add_argument("--carried-steps", type=_int_or_schedule, metavar="N",
-                       help="steps per octave for carried frames (default: 30%% of --steps, at least 1); the "
+                       help=f"steps per octave for carried frames (default: {round(CARRIED_STEPS_SHARE * 100)}%% of --steps, at "
+                            "least 1); the "
                             "first frame and frames after a scene cut use --steps")
     group.add_argument("--flow", choices=("dis", "farneback"), default="dis",
                        help="optical flow method (default dis)")
@@ -144,7 +165,7 @@ def build_main_parser() -> argparse.ArgumentParser:
     group.add_argument("--fps", metavar="RATE", help="resample to this frame rate (25, 29.97, 30000/1001); "
                                                      "default: the source's exact rate")
     add_output_options(parser)
-    return parser
+    return _use_api_defaults(parser, DreamOptions, VideoOptions)
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -198,7 +219,7 @@ def build_zoom_parser() -> argparse.ArgumentParser:
                        help="resampling of the per-frame warp (default lanczos)")
     add_dream_options(parser)
     add_output_options(parser)
-    return parser
+    return _use_api_defaults(parser, DreamOptions, ZoomOptions)
 
 
 def build_models_parser() -> argparse.ArgumentParser:
@@ -240,7 +261,7 @@ def build_measure_parser() -> argparse.ArgumentParser:
                                  "a guided or styled dream with a plain one.")
     parser.add_argument("images", nargs="+", help="images to measure")
     add_dream_options(parser, rendering=False)
-    return parser
+    return _use_api_defaults(parser, DreamOptions)
 
 
 def run_measure(args) -> int:
