@@ -1,0 +1,475 @@
+"""Naive per-frame dreams against the default carried dream: speed, flicker, strength, time shares, memory.
+
+    python scripts/benchmark_video.py [--clip NAME_OR_PATH ...] [--max-side 256] [--frames 30]
+                                      [--steps N] [--octaves 3] [--quick]
+
+For each clip the same frames are rendered twice at the same size and settings, to folders of PNGs (so no
+codec error enters the metrics): *naive* (``blend=0``: every frame dreamed on its own with the full
+steps) and *default* (the video defaults: the previous dream carried along the optical flow). Printed:
+
+- seconds per frame, the first frame and the rest separately, wall clock and this process's CPU time
+  (the model is built and traced beforehand). The speed target is judged on CPU time, which holds up
+  when other jobs share the machine; wall time is printed beside it;
+- E_warp (Lai et al. 2018, ``dreamvideo.metrics.warping_error``) of the input, of naive and of default;
+- dream strength: mean absolute difference between output and input frames, in grey levels (0-255).
+
+Then one default render to MP4 at about 480p (``--timing-side``), timed by wrapping the library's motion
+functions, the kernel, the source and the sink (monkeypatching; the library is not changed), for the
+share of frame time spent outside the dream kernel, counting the CPU time of the ffmpeg encoder too;
+and the peak memory (VmHWM) of a child process rendering ``--memory-frames`` frames of cityCC0.mpg
+against one rendering 40 frames.
+
+Clips: ``generated`` (a camera pan and zoom over samples/coffee.png at 854x480, made here with numpy,
+OpenCV and dreamvideo's own MP4 writer) and the real clips in ../shared/media/clips (by file name or
+``real`` for all of them), skipped with a message when that folder is absent. Each target is printed
+beside its figure; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import dreamvideo  # noqa: E402
+from dreamvideo import media, motion, render, video  # noqa: E402
+from dreamvideo.api import DreamOptions  # noqa: E402
+
+CLIPS_FOLDER = ROOT.parent / "shared" / "media" / "clips"
+DEFAULT_CLIPS = ["generated", "cityCC0.mpg", "realshort.mp4"]
+MEMORY_CLIP = "cityCC0.mpg"
+MEMORY_BASELINE_FRAMES = 40
+DEFAULT_STEPS = {f.name: f.default for f in dataclasses.fields(DreamOptions)}["steps"]
+
+# Targets, printed next to each measurement.
+TARGET_EWARP_RATIO = 1 / 3  # default E_warp <= 1/3 of naive
+TARGET_STRENGTH_RATIO = 0.8  # default strength >= 0.8x naive
+TARGET_SPEED_RATIO = 0.4  # default s/frame after the first <= 40% of naive
+TARGET_OVERHEAD_SHARE = 0.15  # flow + warp + blend + encode <= 15% of frame time at 480p
+TARGET_MEMORY_GROWTH = 0.10  # peak memory of a long render within 10% of a short one
+
+# What the library calls on the hot path, timed during the 480p run. Only the outermost timed call
+# counts, so a motion function calling another is not counted twice.
+MOTION_PARTS = [("flow_pair", "optical flow (forward + backward)"), ("consistency_weight", "consistency mask"),
+                ("is_scene_cut", "scene-cut test"), ("warp", "warp previous dream"), ("blend", "blend")]
+OVERHEAD_PARTS = [name for name, _ in MOTION_PARTS] + ["encode"]
+
+
+try:
+    from dreamvideo.metrics import warping_error
+except ImportError:  # the metrics module is newer than some checkouts; same definition, kept minimal
+    def warping_error(input_frames, output_frames) -> float:
+        """E_warp: mean over pairs of sum M ||O_{t-1} - warp(O_t, F)||^2 / sum M, RGB in [0, 1]."""
+        errors = []
+        for t in range(1, len(input_frames)):
+            forward, backward = motion.flow_pair(input_frames[t - 1], input_frames[t])
+            mask = motion.consistency_weight(forward, backward, frame="previous", soft_edge=0)
+            if mask.sum() == 0:
+                continue
+            warped = motion.warp(output_frames[t].astype(np.float32) / 255, forward)
+            squared = np.square(output_frames[t - 1].astype(np.float32) / 255 - warped).sum(axis=2)
+            errors.append(float((squared * mask).sum() / mask.sum()))
+        return float(np.mean(errors)) if errors else float("nan")
+
+
+# ------------------------------------------------------------------------------------------------ clips
+
+def make_generated_clip(path: Path, frames: int = 48, size=(854, 480), fps: int = 24) -> Path:
+    """A camera pan with a slow zoom over samples/coffee.png, written with dreamvideo's MP4 sink.
+
+    The crop window moves about 1.5 source pixels a frame (2.5 px of output) and shrinks by 20% over
+    the clip, so every pixel moves and the zoom makes the motion vary across the picture.
+    """
+    import cv2
+
+    image = media.read_image(ROOT / "samples" / "coffee.png")
+    width, height = size
+    start_centre, end_centre = np.array([270.0, 190.0]), np.array([340.0, 210.0])
+    start_width, end_width = 520.0, 520.0 / 1.2
+    with media.open_sink(path, fps=fps, quality=8) as sink:
+        for t in range(frames):
+            s = t / max(1, frames - 1)
+            centre = (1 - s) * start_centre + s * end_centre
+            scale = ((1 - s) * start_width + s * end_width) / width  # source pixels per output pixel
+            # output (u, v) -> source centre + scale * ((u, v) - output centre)
+            matrix = np.array([[scale, 0.0, centre[0] - scale * width / 2],
+                               [0.0, scale, centre[1] - scale * height / 2]])
+            frame = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_REFLECT_101)
+            sink.write(frame)
+    return path
+
+
+def resolve_clips(names: list[str], generated: Path) -> list[tuple[str, Path | None]]:
+    """(label, path) per requested clip; path None with the reason as label when it is absent."""
+    clips = []
+    for name in names:
+        if name == "generated":
+            clips.append(("generated (pan + zoom over samples/coffee.png)", generated))
+        elif name == "real":
+            if not CLIPS_FOLDER.is_dir():
+                clips.append((f"real clips: {CLIPS_FOLDER} is absent, skipped", None))
+            else:
+                clips += [(p.name, p) for p in sorted(CLIPS_FOLDER.iterdir()) if p.is_file() and p.suffix != ".md"]
+        else:
+            path = Path(name) if Path(name).exists() else CLIPS_FOLDER / name
+            clips.append((path.name, path) if path.exists() else (f"{name}: not found (no {path}), skipped", None))
+    return clips
+
+
+# ------------------------------------------------------------------------------------------- timing
+
+class Stopwatch:
+    """Wall and CPU seconds per named library function during a render, and when each frame was done.
+
+    CPU seconds are this process's (all its threads, TensorFlow's included), so they hold up on a
+    machine that other jobs share; ffmpeg runs in child processes and is counted separately.
+    """
+
+    def __init__(self):
+        self.wall = collections.defaultdict(float)
+        self.cpu = collections.defaultdict(float)
+        self.calls = collections.Counter()
+        self.loop_start: tuple[float, float] | None = None
+        self.frame_done: list[tuple[float, float]] = []
+        self.children_cpu: dict[str, float] = {}  # ffmpeg CPU seconds at: loop start, decoder done, encoder done
+        self.after_first_frame: tuple[dict, dict] | None = None  # (wall, cpu) totals once frame 0 is done
+        self._busy = False
+
+    @staticmethod
+    def now() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    @staticmethod
+    def finished_children_cpu() -> float:
+        """CPU seconds of the child processes waited for so far (ffmpeg decoders and encoders)."""
+        times = os.times()
+        return times.children_user + times.children_system
+
+    def add(self, name: str, start: tuple[float, float]) -> None:
+        wall, cpu = self.now()
+        self.wall[name] += wall - start[0]
+        self.cpu[name] += cpu - start[1]
+
+    def timed(self, name: str, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if self._busy:
+                return function(*args, **kwargs)
+            self._busy = True
+            start = self.now()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(name, start)
+                self.calls[name] += 1
+                self._busy = False
+        return wrapper
+
+    def timed_frames(self, frames):
+        """The source iterator, with the time spent waiting for each frame counted as decode."""
+        iterator = iter(frames)
+        try:
+            while True:
+                start = self.now()
+                try:
+                    frame = next(iterator)
+                except StopIteration:
+                    return
+                finally:
+                    self.add("decode", start)
+                    self.calls["decode"] += 1
+                yield frame
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+            self.children_cpu["decoder done"] = self.finished_children_cpu()
+
+    def frame_seconds(self, clock: int = 0) -> list[float]:
+        """Seconds per frame from the loop's start: clock 0 is wall time, 1 CPU time."""
+        ends = [self.loop_start[clock]] + [done[clock] for done in self.frame_done]
+        return [b - a for a, b in zip(ends, ends[1:])]
+
+
+@contextlib.contextmanager
+def instrumented(watch: Stopwatch):
+    """Time the motion functions, the kernel, the source, the sink and the scratch PNGs of render_video."""
+    original_run_loop, original_read_frames, original_open_sink = render.run_loop, media.read_frames, media.open_sink
+
+    def run_loop(*args, on_frame=None, **kwargs):
+        def frame_done(index, source, result):
+            watch.frame_done.append(watch.now())
+            if watch.after_first_frame is None:
+                watch.after_first_frame = (dict(watch.wall), dict(watch.cpu))
+            if on_frame is not None:
+                on_frame(index, source, result)
+        watch.loop_start = watch.now()
+        watch.children_cpu["loop start"] = watch.finished_children_cpu()
+        return original_run_loop(*args, on_frame=frame_done, **kwargs)
+
+    def read_frames(*args, **kwargs):
+        return watch.timed_frames(original_read_frames(*args, **kwargs))
+
+    def open_sink(*args, **kwargs):
+        sink = original_open_sink(*args, **kwargs)
+        sink.write = watch.timed("encode", sink.write)
+        timed_close = watch.timed("encode", sink.close)
+
+        def close():
+            timed_close()
+            watch.children_cpu["encoder done"] = watch.finished_children_cpu()
+        sink.close = close
+        return sink
+
+    with contextlib.ExitStack() as stack:
+        for name, _ in MOTION_PARTS:
+            stack.enter_context(mock.patch.object(motion, name, watch.timed(name, getattr(motion, name))))
+        stack.enter_context(mock.patch.object(video, "dream_frame", watch.timed("kernel", video.dream_frame)))
+        stack.enter_context(mock.patch.object(render.FrameStore, "save",
+                                              watch.timed("scratch PNGs", render.FrameStore.save)))
+        stack.enter_context(mock.patch.object(render, "run_loop", run_loop))
+        stack.enter_context(mock.patch.object(media, "read_frames", read_frames))
+        stack.enter_context(mock.patch.object(media, "open_sink", open_sink))
+        yield watch
+
+
+def timed_render(clip: Path, output: str | Path, settings: dict) -> Stopwatch:
+    """Render with the library's hot path timed; a folder output is a string ending in '/'."""
+    watch = Stopwatch()
+    with instrumented(watch):
+        dreamvideo.render_video(clip, output, quiet=True, **settings)
+    return watch
+
+
+def warm_up() -> None:
+    """Build the model and trace the kernel once, so no render's first frame pays for it."""
+    dreamvideo.dream_array(np.full((64, 64, 3), 128, np.uint8), steps=1, octaves=1)
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+def read_png_folder(folder: Path) -> list[np.ndarray]:
+    return [media.read_image(p) for p in sorted(folder.glob("frame_*.png"))]
+
+
+def strength(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> float:
+    """Mean absolute difference between output and input frames, in grey levels (0-255)."""
+    return float(np.mean([np.abs(o.astype(np.float32) - i.astype(np.float32)).mean()
+                          for i, o in zip(inputs, outputs)]))
+
+
+# -------------------------------------------------------------------------------------------- parts
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def compare_clip(label: str, clip: Path, work: Path, args, results: list) -> None:
+    settings = dict(max_side=args.max_side, steps=args.steps, octaves=args.octaves, end=f"{args.frames}f")
+    inputs = list(media.read_frames(clip, end_frame=args.frames, max_side=args.max_side))
+    height, width = inputs[0].shape[:2]
+    print(f"\n{label}: {width}x{height}, {len(inputs)} frames")
+    measured = {}
+    for name, extra in (("naive", {"blend": 0}), ("default", {})):
+        output = work / f"{clip.stem}_{name}"
+        watch = timed_render(clip, f"{output}/", {**settings, **extra})
+        outputs = read_png_folder(output)
+        figures = {"ewarp": warping_error(inputs, outputs), "strength": strength(inputs, outputs)}
+        for clock, prefix in ((0, "wall"), (1, "cpu")):
+            seconds = watch.frame_seconds(clock)
+            figures[prefix + " first"] = seconds[0]
+            figures[prefix + " rest"] = float(np.mean(seconds[1:])) if len(seconds) > 1 else float("nan")
+        measured[name] = figures
+    naive, default = measured["naive"], measured["default"]
+    ewarp_input = warping_error(inputs, inputs)
+    speed = default["cpu rest"] / naive["cpu rest"]
+    ewarp = default["ewarp"] / naive["ewarp"]
+    power = default["strength"] / naive["strength"]
+
+    def row(title, key, digits, target=""):
+        print(f"  {title:30} {naive[key]:9.{digits}f} {default[key]:9.{digits}f}   {target}".rstrip())
+    print(f"  {'':30} {'naive':>9} {'default':>9}   target")
+    row("s/frame, first frame (wall)", "wall first", 2)
+    row("s/frame, the rest (wall)", "wall rest", 2, f"(default/naive {default['wall rest'] / naive['wall rest']:.0%})")
+    row("CPU s/frame, first frame", "cpu first", 2)
+    row("CPU s/frame, the rest", "cpu rest", 2,
+        f"default <= 40% of naive: {speed:.0%} {verdict(speed <= TARGET_SPEED_RATIO)}")
+    row(f"E_warp (input {ewarp_input:.5f})", "ewarp", 5,
+        f"default <= 1/3 of naive: {ewarp:.2f} {verdict(ewarp <= TARGET_EWARP_RATIO)}")
+    row("strength |out - in| (0-255)", "strength", 2,
+        f"default >= 0.8x naive: {power:.2f}x {verdict(power >= TARGET_STRENGTH_RATIO)}")
+    results += [(f"{clip.name}: speed", speed <= TARGET_SPEED_RATIO),
+                (f"{clip.name}: E_warp", ewarp <= TARGET_EWARP_RATIO),
+                (f"{clip.name}: strength", power >= TARGET_STRENGTH_RATIO)]
+
+
+def time_shares(clip: Path, work: Path, args, results: list) -> None:
+    """Where the time of a default render goes, over the frames after the first (the steady state).
+
+    The first frame is a full dream and is left out, as it would be from a long video's average; the
+    ffmpeg processes' CPU time is only known once they end and is counted in full.
+    """
+    settings = dict(max_side=args.timing_side, steps=args.steps, octaves=args.octaves, end=f"{args.timing_frames}f")
+    output = work / "timing.mp4"
+    watch = timed_render(clip, output, settings)
+    info = media.probe_video(output)
+    wall, cpu = watch.frame_seconds(0), watch.frame_seconds(1)
+    children = watch.children_cpu
+    decoder = children["decoder done"] - children["loop start"]
+    encoder = children["encoder done"] - children["decoder done"]
+    first_wall, first_cpu = watch.after_first_frame
+    later_wall = {name: watch.wall[name] - first_wall.get(name, 0.0) for name in watch.wall}
+    later_cpu = {name: watch.cpu[name] - first_cpu.get(name, 0.0) for name in watch.cpu}
+    total_cpu, total_wall = sum(cpu[1:]) + decoder + encoder, sum(wall[1:])
+    print(f"\ntime shares: {clip.name} at {info.width}x{info.height}, default settings, MP4 output, {len(wall)} frames "
+          f"(first {wall[0]:.1f} s, then {np.mean(wall[1:]):.1f} s/frame wall, {np.mean(cpu[1:]):.1f} CPU s/frame); "
+          "shares of the frames after the first")
+    print(f"  {'':38} {'CPU share':>9} {'wall share':>10} {'wall ms/call':>12}")
+    rows = [("kernel", "dream kernel")] + MOTION_PARTS + [("encode", "encode: writes to the MP4 sink"),
+                                                         ("decode", "decode: waiting for source frames"),
+                                                         ("scratch PNGs", "scratch PNGs (resume)")]
+    for name, title in rows:
+        cpu_share, wall_share = later_cpu.get(name, 0.0) / total_cpu, later_wall.get(name, 0.0) / total_wall
+        print(f"  {title:38} {cpu_share:9.2%} {wall_share:10.2%} "
+              f"{watch.wall[name] / max(1, watch.calls[name]) * 1000:12.1f}")
+    for title, seconds in (("ffmpeg encoder process (x264)", encoder), ("ffmpeg decoder process", decoder)):
+        print(f"  {title:38} {seconds / total_cpu:9.2%}")
+    share = (sum(later_cpu.get(name, 0.0) for name in OVERHEAD_PARTS) + encoder) / total_cpu
+    print(f"  {'flow+mask+cut+warp+blend+encode+x264':38} {share:9.2%}   "
+          f"target <= 15% of CPU time: {verdict(share <= TARGET_OVERHEAD_SHARE)}")
+    results.append(("480p time share", share <= TARGET_OVERHEAD_SHARE))
+
+
+def peak_memory(clip: Path, args, results: list) -> None:
+    settings = ["--max-side", str(args.max_side), "--steps", str(args.memory_steps), "--octaves", "2"]
+    peaks = {}
+    for frames in (MEMORY_BASELINE_FRAMES, args.memory_frames):
+        command = [sys.executable, __file__, "--memory-child", str(clip), "--frames", str(frames)] + settings
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"\npeak memory: the child process failed:\n{run.stderr[-2000:]}")
+            results.append(("peak memory", False))
+            return
+        peaks[frames] = json.loads(run.stdout.strip().splitlines()[-1])
+    base, long = peaks[MEMORY_BASELINE_FRAMES], peaks[args.memory_frames]
+    growth = long["peak_kib"] / base["peak_kib"] - 1
+    print(f"\npeak memory (VmHWM of a child process): {clip.name}, max_side {args.max_side}, "
+          f"steps {args.memory_steps}, octaves 2, MP4 output")
+    print(f"  {base['frames']:4d} frames {base['peak_kib'] / 1024:8.0f} MiB")
+    print(f"  {long['frames']:4d} frames {long['peak_kib'] / 1024:8.0f} MiB   {growth:+.1%}   "
+          f"target within 10%: {verdict(abs(growth) <= TARGET_MEMORY_GROWTH)}")
+    results.append(("peak memory", abs(growth) <= TARGET_MEMORY_GROWTH))
+
+
+def memory_child(args) -> int:
+    """Render ``--frames`` frames of a clip to MP4 and print the process's peak memory as JSON."""
+    with tempfile.TemporaryDirectory() as work:
+        output = Path(work) / "memory.mp4"
+        dreamvideo.render_video(args.memory_child, output, quiet=True, max_side=args.max_side, steps=args.steps,
+                                octaves=args.octaves, end=f"{args.frames}f")
+        frames = media.count_frames(output)
+    peak = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+    if peak is None:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"frames": frames, "peak_kib": peak}))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", action="append", metavar="NAME_OR_PATH",
+                        help="'generated', a file name in ../shared/media/clips, a path, or 'real' for every "
+                             f"real clip; repeatable (default: {', '.join(DEFAULT_CLIPS)})")
+    parser.add_argument("--max-side", type=int, default=256, help="frame size of the comparison (default 256)")
+    parser.add_argument("--frames", type=int, default=30, help="frames per clip (default 30)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                        help=f"steps per octave (default: the project's, {DEFAULT_STEPS})")
+    parser.add_argument("--octaves", type=int, default=3, help="octaves (default 3)")
+    parser.add_argument("--timing-side", type=int, default=854, help="frame size of the time-share run (854)")
+    parser.add_argument("--timing-frames", type=int, default=5, help="frames of the time-share run (5)")
+    parser.add_argument("--memory-frames", type=int, default=190,
+                        help=f"frames of the long memory run, against {MEMORY_BASELINE_FRAMES} (190)")
+    parser.add_argument("--memory-steps", type=int, default=3, help="steps of the memory runs (3)")
+    parser.add_argument("--skip", action="append", default=[], choices=("compare", "timing", "memory"),
+                        help="leave a part out; repeatable")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 8 frames at 128 px, 4 steps, 2 octaves, one clip, 3 frames at 320 px "
+                             "for the time shares, 60 frames for the memory")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.frames, args.max_side, args.steps, args.octaves = 8, 128, 4, 2
+        args.timing_side, args.timing_frames, args.memory_frames = 320, 3, 60
+        args.clip = args.clip or ["generated"]
+    args.clip = args.clip or DEFAULT_CLIPS
+    for name in ("max_side", "frames", "steps", "octaves", "timing_side", "timing_frames", "memory_frames",
+                 "memory_steps"):
+        if getattr(args, name) < (2 if name.endswith("frames") else 1):
+            parser.error(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.memory_child:
+        return memory_child(args)
+    share = video.CARRIED_STEPS_SHARE
+    print(f"dreamvideo {dreamvideo.__version__} video benchmark on {os.cpu_count()} CPU cores, "
+          f"Python {platform.python_version()}")
+    print(f"defaults under test: blend {video.VideoOptions.blend}, carried steps {share:.0%} of --steps "
+          f"({max(1, round(args.steps * share))} of {args.steps}); naive: blend 0")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (wall times suffer when other jobs share the machine)")
+    print(f"comparison: max_side {args.max_side}, steps {args.steps}, octaves {args.octaves}, "
+          f"{args.frames} frames per clip, PNG output")
+    results: list[tuple[str, bool]] = []
+    with tempfile.TemporaryDirectory(prefix="dreamvideo-benchmark-") as tmp:
+        work = Path(tmp)
+        generated = make_generated_clip(work / "generated.mp4", frames=max(48, args.frames, args.timing_frames))
+        warm_up()
+        if "compare" not in args.skip:
+            for label, clip in resolve_clips(args.clip, generated):
+                if clip is None:
+                    print(f"\n{label}")
+                    continue
+                compare_clip(label, clip, work, args, results)
+        if "timing" not in args.skip:
+            time_shares(generated, work, args, results)
+        if "memory" not in args.skip:
+            memory_clip = CLIPS_FOLDER / MEMORY_CLIP
+            if memory_clip.exists():
+                peak_memory(memory_clip, args, results)
+            else:
+                print(f"\npeak memory: {memory_clip} is absent, skipped")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+    passed = sum(ok for _, ok in results)
+    print(f"\ntargets: {passed} of {len(results)} pass" + "".join(
+        f"\n  FAIL {name}" for name, ok in results if not ok))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
