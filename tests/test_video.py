@@ -193,8 +193,9 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
 
     monkeypatch.setattr(video, "dream_frame", spy)
     assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "5").code == 0
-    # None: the full --steps; carried frames get 30% of 5 = 2 (--carried-steps unset).
-    expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
+    # None: the full --steps; carried frames get their share of 5 (--carried-steps unset).
+    carried = max(1, round(5 * video.CARRIED_STEPS_SHARE))
+    expected = {i: (None if i in (0, cut_at) else carried) for i in range(12)}
     assert steps_of_frame == expected
     steps_of_frame.clear()
     assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3").code == 0
