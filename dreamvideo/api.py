@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from fractions import Fraction
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -339,9 +340,8 @@ def validate_model_options(opts: DreamOptions) -> None:
     make_dreamer(opts)
 
 
-def parse_fps(value) -> "Fraction | None":
+def parse_fps(value) -> Fraction | None:
     """--fps as an exact fraction: 25, 29.97 or 30000/1001."""
-    from fractions import Fraction
 
     if value is None:
         return None
@@ -382,6 +382,25 @@ def file_identity(path) -> dict:
 
 PREVIEW_MAX_SIDE = 256
 PREVIEW_SECONDS = 5
+
+
+def prepare_animation(input, output: str, options: dict, extra_options, *, preview: bool, what: str):
+    """The shared start of a video or zoom render: options split and checked, output checked.
+
+    Returns (DreamOptions, the ``extra_options`` dataclass, output path, preview-renamed if asked).
+    """
+    from . import media
+
+    if preview:
+        options, output = preview_options(options, video=what == "video"), preview_output(output)
+    dream_opts, rest = split_options(DreamOptions, options)
+    extra, rest = split_options(extra_options, rest)
+    if rest:
+        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a {what}")
+    check_quality(extra.quality)
+    if media.check_output(output, input) == "image":
+        raise DreamError(f"cannot write a {what} to {output}: use .mp4, .gif or a folder ending in /")
+    return dream_opts, extra, output
 
 
 def preview_options(options: dict, video: bool = False) -> dict:

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, MaskSource, check_quality, check_schedules, default_output, dream_frame, \
-    file_identity, make_dreamer, package_version, parse_fps, plain_value, preview_options, preview_output, \
-    split_options, to_uint8
+from .api import MaskSource, check_schedules, default_output, dream_frame, file_identity, make_dreamer, \
+    package_version, parse_fps, plain_value, prepare_animation, to_uint8
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -84,16 +83,8 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     from .schedules import as_schedule, validate
 
     output = str(output) if output is not None else default_output(input, ".mp4")
-    if preview:
-        options, output = preview_options(options, video=True), preview_output(output)
-    dream_opts, rest = split_options(DreamOptions, options)
-    video_opts, rest = split_options(VideoOptions, rest)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a video")
-    check_quality(video_opts.quality)
-    kind = media.check_output(output, input)
-    if kind == "image":
-        raise DreamError(f"cannot write a video to {output}: use .mp4, .gif or a folder ending in /")
+    dream_opts, video_opts, output = prepare_animation(input, output, options, VideoOptions, preview=preview,
+                                                       what="video")
     info = media.probe_video(input)
     fps = parse_fps(video_opts.fps) or info.fps
     start = parse_time(video_opts.start, fps, "start") or 0
@@ -112,6 +103,8 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
     validate(blend_schedule, total, minimum=0.0, maximum=1.0)
     check_schedules(dream_opts, total)
+    if carried_schedule is not None:
+        validate(carried_schedule, total, minimum=1, integer=True)
     mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)
     dreamer = make_dreamer(dream_opts)
 

@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import DreamOptions, check_quality, dream_frame, file_identity, plain_value, package_version, default_output, \
-    frame_rng, make_dreamer, parse_fps, preview_options, preview_output, resize_max_side, split_options, \
-    to_uint8
+from .api import check_schedules, default_output, dream_frame, file_identity, frame_rng, make_dreamer, \
+    package_version, parse_fps, plain_value, prepare_animation, resize_max_side, to_uint8
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -101,16 +100,8 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     if output is None:
         output = default_output(input, ".gif").replace("_dream.gif", "_zoom.gif") if input else "zoom.gif"
     output = str(output)
-    if preview:
-        options, output = preview_options(options), preview_output(output)
-    dream_opts, rest = split_options(DreamOptions, options)
-    zoom_opts, rest = split_options(ZoomOptions, rest)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a zoom")
-    check_quality(zoom_opts.quality)
-    kind = media.check_output(output, input)
-    if kind == "image":
-        raise DreamError(f"cannot write an animation to {output}: use .gif, .mp4 or a folder ending in /")
+    dream_opts, zoom_opts, output = prepare_animation(input, output, options, ZoomOptions, preview=preview,
+                                                      what="zoom")
     frames = zoom_opts.frames
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
         raise DreamError(f"frames must be a whole number of at least 1, got {frames!r}")
@@ -121,6 +112,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
         if not 0 < overlap < frames:
             raise DreamError(f"overlap must be between 1 and frames - 1 ({frames - 1}), got {overlap}")
     rendered = frames + overlap
+    check_schedules(dream_opts, frames)  # frames past the end repeat the schedules from frame 0
 
     def periodic(name, value, **checks):
         schedule = as_schedule(value, name=name)
@@ -137,6 +129,8 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     steps = as_schedule(dream_opts.steps, name="steps")
     carried = None if zoom_opts.carried_steps is None else as_schedule(zoom_opts.carried_steps,
                                                                        name="carried steps")
+    if carried is not None:
+        validate(carried, frames, minimum=1, integer=True)
 
     if input is not None:
         start_image = resize_max_side(media.read_image(input), dream_opts.max_side)

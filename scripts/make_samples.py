@@ -41,7 +41,6 @@ def camera_move(photo: np.ndarray, frames: int, size: tuple[int, int]):
         t = i / (frames - 1)
         ease = 0.5 - 0.5 * np.cos(np.pi * t)  # start and stop gently
         view_w = width * (0.8 - 0.16 * ease)
-        view_h = view_w * out_h / out_w
         cx = width * (0.42 + 0.16 * ease)
         cy = height * 0.5
         scale = out_w / view_w
