@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import glob
 import logging
 import os
 import re
@@ -1018,6 +1019,17 @@ class ImageSink(Sink):
         self._last = None
 
 
+def _remove_stale_partials(path: PathLike) -> None:
+    """Delete ``.NAME.*.partial*`` beside ``path``: the temporary output of a writer that was killed."""
+    target = Path(os.fspath(path).rstrip("/\\"))
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.partial*"):
+        logger.debug("removing %s, left by an interrupted writer", stale)
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            _remove_quietly(stale)
+
+
 def open_sink(
     path: PathLike,
     *,
@@ -1035,9 +1047,11 @@ def open_sink(
         codec (aac, mp3, alac, ac3, eac3), else re-encoded to AAC. Ignored for other kinds.
     quality: MP4 only: the x264 CRF, 0 (lossless) to 51 (worst); default 18.
     loop: GIF only: loop forever (True) or play once.
-    DreamError for a bad path, rate, quality or a missing audio file.
+    DreamError for a bad path, rate, quality or a missing audio file. Temporary files that an earlier
+    writer of the same output left behind when it was killed are removed first.
     """
     kind = check_output(path)
+    _remove_stale_partials(path)
     rate = _as_rate(fps, os.fspath(path))
     if kind == "mp4":
         if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 51:

@@ -250,3 +250,16 @@ def test_finished_counts_only_frames_without_a_gap(tmp_path):
     assert store.finished() == 2
     store.remove()
     assert not store.folder.exists()
+
+
+def test_a_killed_writers_temporary_output_is_cleaned_up_on_the_next_render(tmp_path):
+    from dreamvideo import media
+
+    out = tmp_path / "out.mp4"
+    stale = tmp_path / ".out.mp4.abcd1234.partial.mp4"  # as a SIGKILLed Mp4Sink leaves it
+    stale.write_bytes(b"half an mp4")
+    other = tmp_path / ".other.mp4.abcd1234.partial.mp4"  # another output's: not ours to touch
+    other.write_bytes(b"x")
+    with media.open_sink(out, fps=10) as sink:
+        sink.write(np.zeros((16, 16, 3), np.uint8))
+    assert out.is_file() and not stale.exists() and other.exists()
