@@ -298,7 +298,7 @@ def main(argv=None) -> int:
                 path = work / f"alternative{index}.gif"
                 row(label, path, encode_with_graph(gif_frames, palettegen, paletteuse, path))
             mp4 = work / f"{gif_source}.mp4"
-            row("for comparison: dreamvideo MP4 (crf 18)", mp4, encode_with_writer(gif_frames, mp4))
+            row("dreamvideo MP4, crf 18 (comparison)", mp4, encode_with_writer(gif_frames, mp4))
     return 0
 
 
