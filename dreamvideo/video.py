@@ -95,8 +95,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     carried = video_opts.carried_steps
     carried_schedule = None if carried is None else as_schedule(carried, name="carried steps")
     steps_schedule = as_schedule(dream_opts.steps, name="steps")
-    motion.backward_flow(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8),
-                         video_opts.flow, video_opts.flow_preset)  # unknown method/preset fails now
+    motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
     count = media.count_frames(input, fps)
     total = _expected_frames(count, start, end)
     if total == 0:
