@@ -44,8 +44,9 @@ class CarryResult:
     strength: np.ndarray | None = None  # (H, W) float32 [0, 1] per-pixel dream strength (--mask), or None
 
 
-# carry(frame_index, source_frame, previous_source, previous_dream) -> CarryResult
-Carry = Callable[[int, np.ndarray, "np.ndarray | None", "np.ndarray | None"], CarryResult]
+# carry(frame_index, source_frame, previous_source, previous_dream) -> CarryResult, or None to repeat the
+# previous dream as it is (a source frame that repeats the previous one exactly)
+Carry = Callable[[int, np.ndarray, "np.ndarray | None", "np.ndarray | None"], "CarryResult | None"]
 # dream(frame_index, carry_result) -> uint8 (H, W, 3)
 DreamFn = Callable[[int, CarryResult], np.ndarray]
 
@@ -148,7 +149,8 @@ def _run(source, carry, dream, sink, store, total, quiet, description, on_frame)
                     raise DreamError(f"stored frame {store.path(index)} does not match the source's size; "
                                      "rerun with --restart")
             else:
-                result = dream(index, carry(index, frame, previous_source, previous_dream))
+                carried = carry(index, frame, previous_source, previous_dream)
+                result = previous_dream if carried is None else dream(index, carried)
                 if store is not None:
                     store.save(index, result)
             sink.write(result)

@@ -114,6 +114,10 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
         strength = mask.strength(index, *frame.shape[:2])
         if previous_dream is None or amount == 0.0:
             return CarryResult(frame.astype(np.float32), None, strength)
+        if np.array_equal(frame, previous_source):
+            # A repeated picture (a dropped frame filled in by the constant-rate resampling, a freeze
+            # frame): the carried dream would be the previous one again, so repeat it without dreaming.
+            return None
         forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)
         weight = motion.consistency_weight(forward, backward)
         if motion.is_scene_cut(previous_source, frame, weight, backward=backward):

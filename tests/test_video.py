@@ -302,3 +302,30 @@ def test_octave_scale_follows_keyframes(cli, clip, tmp_path, tiny_args):
     keyed, constant = render("keyed", "0:(1.2), 3:(2.0)"), render("constant", "1.2")
     assert (keyed[0] == constant[0]).all()  # frame 0: both 1.2
     assert not (keyed[-1] == constant[-1]).all()  # later: 2.0 against 1.2
+
+
+def test_repeated_source_pictures_repeat_the_dream_without_dreaming(cli, tmp_path, tiny_args, monkeypatch):
+    import cv2
+
+    from dreamvideo import media, video
+
+    pictures = list(moving_frames(4, seed=3))
+    sequence = [0, 0, 1, 2, 2, 2, 3]  # as a dropped-frame AVI resampled to its rate looks
+    path = tmp_path / "repeats.mp4"
+    with media.open_sink(path, fps=10, quality=0) as sink:  # lossless: repeats stay identical
+        for i in sequence:
+            sink.write(pictures[i])
+    dreamed = []
+    real_dream_frame = video.dream_frame
+
+    def spy(dreamer, image, opts, frame, **kwargs):
+        dreamed.append(frame)
+        return real_dream_frame(dreamer, image, opts, frame, **kwargs)
+
+    monkeypatch.setattr(video, "dream_frame", spy)
+    assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args).code == 0
+    assert dreamed == [0, 2, 3, 6]
+    frames = [cv2.imread(str(p)) for p in sorted((tmp_path / "out").glob("frame_*.png"))]
+    assert len(frames) == 7
+    assert (frames[0] == frames[1]).all() and (frames[3] == frames[4]).all() and (frames[4] == frames[5]).all()
+    assert not (frames[1] == frames[2]).all()
