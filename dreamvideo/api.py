@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
-from fractions import Fraction
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import DreamError
+from .media import resize_max_side
 from .kernel import Dreamer, check_dream_settings
 from .models import DEFAULT_MODEL, REGISTRY, is_model_file, load_model
 from .objectives import Objective, as_objective
@@ -154,17 +155,6 @@ def make_dreamer(options: DreamOptions) -> Dreamer:
     return _DREAMERS[key]
 
 
-def resize_max_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
-    """Downscale (never upscale) uint8 RGB so its longest side is at most ``max_side``."""
-    import cv2
-
-    if max_side is None or max(image.shape[:2]) <= max_side:
-        return image
-    scale = max_side / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """float [0, 255] -> uint8, rounded (the one place the project quantises a dream)."""
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
@@ -175,6 +165,10 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     opts, rest = split_options(DreamOptions, options)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
+    return _dream_still(image, opts)
+
+
+def _dream_still(image: np.ndarray, opts: DreamOptions) -> np.ndarray:
     check_schedules(opts, 1)
     image = resize_max_side(np.asarray(image), opts.max_side)
     strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
@@ -327,17 +321,11 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
     if kind != "image":
         raise DreamError(f"cannot write a still image to {output}: use .png, .jpg or another image extension")
     image = media.read_image(input)
-    dreamed = dream_array(image, **{f.name: getattr(opts, f.name) for f in fields(opts) if f.init})
-    media.write_image(output, dreamed)
+    media.write_image(output, _dream_still(image, opts))
     from .renderfile import write_render_file
 
     write_render_file("still", input, output, opts.resolved(frames=1))  # a still is frame 0 alone
     return output
-
-
-def validate_model_options(opts: DreamOptions) -> None:
-    """Fail fast on a bad model or layer, before any decoding: builds (and caches) the model."""
-    make_dreamer(opts)
 
 
 def parse_fps(value) -> Fraction | None:

@@ -138,6 +138,14 @@ def _render_rate(rate: Fraction) -> str:
 # stills
 
 
+def resize_max_side(image: np.ndarray, max_side: Optional[int]) -> np.ndarray:
+    """Downscale (never upscale) uint8 (H, W, 3) RGB so its longest side is at most `max_side` (area filter)."""
+    width, height = fit_size(image.shape[1], image.shape[0], max_side)
+    if (width, height) == (image.shape[1], image.shape[0]):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def is_video_path(path: PathLike) -> bool:
     """True unless the extension is a still image's (.png .jpg .jpeg .bmp .tif .tiff .webp).
 

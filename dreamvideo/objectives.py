@@ -37,9 +37,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-import numpy as np
-
 from .errors import DreamError
+from .media import resize_max_side
 from .schedules import Schedule, as_schedule
 
 # Guide and style images are read at most this large: their features are statistics, not a picture.
@@ -178,7 +177,7 @@ class Objective:
             if term.kind not in ("guide", "style"):
                 targets.append(None)
                 continue
-            image = _shrink(read_image(term.image), TARGET_MAX_SIDE)
+            image = resize_max_side(read_image(term.image), TARGET_MAX_SIDE)
             outputs = features(tf.constant(image[None], tf.float32))
             per_layer = []
             for layer in term.layers:
@@ -271,16 +270,6 @@ def _gram(flat):
     import tensorflow as tf
 
     return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.shape(flat)[0], tf.float32)
-
-
-def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
-    import cv2
-
-    scale = max_side / max(image.shape[:2])
-    if scale >= 1:
-        return image
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 # -- constructors -------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .api import check_schedules, default_output, dream_frame, file_identity, frame_rng, make_dreamer, \
-    package_version, parse_fps, plain_value, prepare_animation, resize_max_side, to_uint8
+    package_version, parse_fps, plain_value, prepare_animation, to_uint8
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -134,7 +134,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
         validate(carried, frames, minimum=1, integer=True)
 
     if input is not None:
-        start_image = resize_max_side(media.read_image(input), dream_opts.max_side)
+        start_image = media.resize_max_side(media.read_image(input), dream_opts.max_side)
     else:
         width, height = parse_size(zoom_opts.size)
         scale = min(1.0, (dream_opts.max_side or max(width, height)) / max(width, height))
