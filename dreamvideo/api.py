@@ -220,6 +220,22 @@ def check_schedules(opts: DreamOptions, frames: int) -> None:
         raise DreamError(f"octave scale must be above 1, but is {scales[first]} at frame {first}")
 
 
+def carried_steps_schedule(carried_steps, steps, share: float, frames: int):
+    """Steps per octave for frames that start from a carried dream, as a function of the frame number.
+
+    ``carried_steps`` (number, keyframes, callable or None) wins; None means ``share`` of ``steps``, at
+    least 1. Checked over ``frames`` frames (whole numbers of at least 1) before any work.
+    """
+    from .schedules import as_schedule, validate
+
+    if carried_steps is not None:
+        carried = as_schedule(carried_steps, name="carried steps")
+        validate(carried, frames, minimum=1, integer=True)
+        return lambda frame: int(round(carried(frame)))
+    full = as_schedule(steps, name="steps")
+    return lambda frame: max(1, int(round(full(frame) * share)))
+
+
 def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
                  strength=None):
     from .schedules import as_schedule

@@ -16,6 +16,7 @@ from dataclasses import fields
 from .api import DreamOptions
 from .errors import DreamError
 from .video import CARRIED_STEPS_SHARE, VideoOptions
+from .zoom import CARRIED_STEPS_SHARE as ZOOM_CARRIED_SHARE
 from .zoom import ZoomOptions
 
 EXIT_USER_ERROR = 2
@@ -204,7 +205,8 @@ def build_zoom_parser() -> argparse.ArgumentParser:
     group.add_argument("--center-y", type=_number_or_schedule, default=0.5, metavar="Y",
                        help="zoom centre as a fraction of the height (default 0.5)")
     group.add_argument("--carried-steps", type=_int_or_schedule, metavar="N",
-                       help="steps per octave after the first frame (default: 30%% of --steps, at least 1)")
+                       help=f"steps per octave after the first frame (default: {round(ZOOM_CARRIED_SHARE * 100)}%% of "
+                            "--steps, at least 1)")
     group.add_argument("--colour-match", type=_number_or_schedule, default=1.0, metavar="X",
                        help="pull each frame's LAB colour statistics toward the reference, 0 (off) to 1 "
                             "(default 1)")

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import MaskSource, check_schedules, default_output, dream_frame, file_identity, make_dreamer, \
-    package_version, parse_fps, plain_value, prepare_animation, to_uint8
+from .api import MaskSource, carried_steps_schedule, check_schedules, default_output, dream_frame, \
+    file_identity, make_dreamer, package_version, parse_fps, plain_value, prepare_animation, to_uint8
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -92,9 +92,6 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     if end is not None and end <= start:
         raise DreamError(f"end ({video_opts.end}) must come after start ({video_opts.start or 0})")
     blend_schedule = as_schedule(video_opts.blend, name="blend")
-    carried = video_opts.carried_steps
-    carried_schedule = None if carried is None else as_schedule(carried, name="carried steps")
-    steps_schedule = as_schedule(dream_opts.steps, name="steps")
     motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
     count = media.count_frames(input, fps)
     total = _expected_frames(count, start, end)
@@ -102,8 +99,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
     validate(blend_schedule, total, minimum=0.0, maximum=1.0)
     check_schedules(dream_opts, total)
-    if carried_schedule is not None:
-        validate(carried_schedule, total, minimum=1, integer=True)
+    carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, total)
     mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)
     dreamer = make_dreamer(dream_opts)
 
@@ -127,11 +123,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
             weight = weight * strength  # where the mask is black, the new frame shows as it is
         carried_dream = motion.warp(previous_dream, backward)
         start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
-        if carried_schedule is not None:
-            steps = int(round(carried_schedule(index)))
-        else:
-            steps = max(1, int(round(steps_schedule(index) * CARRIED_STEPS_SHARE)))
-        return CarryResult(start_image, steps, strength)
+        return CarryResult(start_image, carried_steps(index), strength)
 
     def dream(index, carried_result):
         return to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,

@@ -28,12 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from .api import check_schedules, default_output, dream_frame, file_identity, frame_rng, make_dreamer, \
-    package_version, parse_fps, plain_value, prepare_animation, to_uint8
+from .api import carried_steps_schedule, check_schedules, default_output, dream_frame, file_identity, \
+    frame_rng, make_dreamer, package_version, parse_fps, plain_value, prepare_animation, to_uint8
 from .errors import DreamError
 from .renderfile import write_render_file
 
 logger = logging.getLogger(__name__)
+
+# Each zoom frame must invent new detail where the picture was magnified: a larger share of --steps than
+# a video's carried frames (see --carried-steps).
+CARRIED_STEPS_SHARE = 0.3
 
 
 @dataclass
@@ -127,11 +131,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     centre_x = periodic("center x", zoom_opts.center_x)
     centre_y = periodic("center y", zoom_opts.center_y)
     colour = periodic("colour match", zoom_opts.colour_match, minimum=0.0, maximum=1.0)
-    steps = as_schedule(dream_opts.steps, name="steps")
-    carried = None if zoom_opts.carried_steps is None else as_schedule(zoom_opts.carried_steps,
-                                                                       name="carried steps")
-    if carried is not None:
-        validate(carried, frames, minimum=1, integer=True)
+    carried_steps = carried_steps_schedule(zoom_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, frames)
 
     if input is not None:
         start_image = media.resize_max_side(media.read_image(input), dream_opts.max_side)
@@ -154,11 +154,7 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
                                    translate=(shift_x(index), shift_y(index)),
                                    center=motion.relative_center((height, width), (centre_x(index), centre_y(index))),
                                    interpolation=zoom_opts.interpolation)
-        if carried is not None:
-            step_count = int(round(carried(index % frames)))
-        else:
-            step_count = max(1, int(round(steps(index % frames) * 0.3)))
-        return CarryResult(moved.astype(np.float32), step_count)
+        return CarryResult(moved.astype(np.float32), carried_steps(index % frames))
 
     def dream(index, carry_result):
         result = to_uint8(dream_frame(dreamer, carry_result.start, dream_opts, index % frames,
