@@ -271,6 +271,7 @@ class MaskSource:
 
         self.path = path
         self._still = None
+        self._still_strength = None
         self._frames = None
         self._position = 0
         if path is None:
@@ -293,7 +294,10 @@ class MaskSource:
         if self.path is None:
             return None
         if self._still is not None:
-            return mask_to_strength(self._still, height, width)
+            # A still mask is the same for every frame: convert it once per frame size, not per frame.
+            if self._still_strength is None or self._still_strength.shape != (height, width):
+                self._still_strength = mask_to_strength(self._still, height, width)
+            return self._still_strength
         frame = None
         while self._position <= index:
             frame = next(self._frames, None)
