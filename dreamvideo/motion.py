@@ -53,6 +53,17 @@ _FARNEBACK = dict(pyr_scale=0.5, levels=5, winsize=15, iterations=3, poly_n=5, p
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+def _unit_interval(value, name: str) -> float:
+    """``value`` as a float in [0, 1], or a DreamError naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DreamError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise DreamError(f"{name} must be in [0, 1], got {number}")
+    return number
+
+
 def _check_image(image, name: str, *, channels=(1, 3)) -> np.ndarray:
     """An (H, W) or (H, W, C) numpy array with C in ``channels``, or a DreamError naming ``name``."""
     if not isinstance(image, np.ndarray):
@@ -302,12 +313,7 @@ def blend(carried, frame, weight, amount: float) -> np.ndarray:
     if carried.shape != frame.shape:
         raise DreamError(f"carried image is {carried.shape} but the frame is {frame.shape}; "
                          "warp the previous dream onto the new frame's size first")
-    try:
-        amount = float(amount)
-    except (TypeError, ValueError):
-        raise DreamError(f"blend amount must be a number in [0, 1], got {amount!r}") from None
-    if not 0.0 <= amount <= 1.0:
-        raise DreamError(f"blend amount must be in [0, 1], got {amount}")
+    amount = _unit_interval(amount, "blend amount")
     frame32 = frame.astype(np.float32)
     if weight is None:
         factor = np.float32(amount)
@@ -532,12 +538,7 @@ def match_colour(image, stats: ColourStats, strength: float = 1.0) -> np.ndarray
     each frame keeps a feedback loop from drifting in colour. ``image``: (H, W, 3) RGB, uint8 0-255 or
     float in [0, 1]. Returns the same dtype and range (out-of-gamut colours are clipped).
     """
-    try:
-        strength = float(strength)
-    except (TypeError, ValueError):
-        raise DreamError(f"colour match strength must be a number in [0, 1], got {strength!r}") from None
-    if not 0.0 <= strength <= 1.0:
-        raise DreamError(f"colour match strength must be in [0, 1], got {strength}")
+    strength = _unit_interval(strength, "colour match strength")
     try:
         ref_mean, ref_std = (np.asarray(v, dtype=np.float64).reshape(3) for v in stats)
     except (TypeError, ValueError):
