@@ -600,3 +600,58 @@ def test_real_odd_height_and_audio_survive_a_round_trip(tmp_path):
     assert info.fps == Fraction(45000, 1499) and info.frame_count == 10
     assert info.audio_codec == "aac"
     assert len(audio_samples(out)) / 8000 == pytest.approx(10 * 1499 / 45000, abs=0.06)
+
+
+# What a render of each shared clip gives, recorded with the ffmpeg-pipe implementation before the switch
+# to PyAV, so the switch can be checked against it. The render's media path is reproduced without the dream
+# (read_frames at the render's size, then the MP4 sink with the clip's audio, as video.render_video does);
+# the output is read back with PyAV directly, not through dreamvideo.media.
+# name: (rate, output frames, seconds, audio codec, indices where a new picture starts, or None if every
+# frame is new; frames at 10 fps)
+RECORDED_RENDERS = {
+    "cityCC0.mpg": (Fraction(25), 190, 7.6, None, None, 76),
+    # 68 decodable pictures held at 15 fps over the dropped frames
+    "tree.avi": (Fraction(15), 449, 29.9333, None,
+                 [0, 11, 17, 24, 31, 37, 43, 49, 56, 61, 67, 72, 78, 84, 89, 95, 105, 111, 117, 123, 129, 136, 141,
+                  147, 153, 160, 165, 171, 177, 184, 189, 199, 205, 212, 220, 227, 233, 240, 247, 253, 260, 266, 273,
+                  279, 285, 292, 302, 309, 315, 321, 328, 334, 340, 347, 353, 361, 368, 375, 383, 389, 396, 404, 410,
+                  417, 423, 430, 437, 443], 299),
+    "realshort.mp4": (Fraction(45000, 1499), 36, 1.1992, "aac", None, 12),
+    # variable delays resampled to the mean rate: four long delays repeat a picture, four short ones drop one
+    "newtonscradle.gif": (Fraction(1800, 41), 36, 0.82, None,
+                          [0, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27,
+                           29, 30, 31, 32, 33, 34, 35], 8),
+    "test.webm": (Fraction(30), 94, 3.1333, None, None, 31),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED_RENDERS))
+def test_real_clip_renders_as_recorded(tmp_path, name):
+    import av
+
+    rate, count, seconds, audio, picture_starts, count_at_10 = RECORDED_RENDERS[name]
+    source = real_clip(name)
+    info = media.probe_video(source)
+    frames = list(media.read_frames(source, max_side=32))
+    starts = [i for i, frame in enumerate(frames) if i == 0 or not np.array_equal(frame, frames[i - 1])]
+    assert starts == (picture_starts or list(range(count)))
+    out = tmp_path / "out.mp4"
+    with media.open_sink(out, fps=info.fps, audio_from=source if info.has_audio else None) as sink:
+        for frame in frames:
+            sink.write(frame)
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        packets = [p for p in container.demux(video) if p.size]
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        assert video.average_rate == rate
+        assert len(packets) == count
+        assert float(video.duration * video.time_base) == pytest.approx(seconds, abs=1e-3)
+        assert max(video.width, video.height) == 32
+        if audio is None:
+            assert not container.streams.audio
+        else:
+            sound = container.streams.audio[0]
+            assert sound.codec_context.name == audio
+            assert float(sound.duration * sound.time_base) <= seconds + 0.03  # trimmed to the video
+    assert len(list(media.read_frames(source, fps=10, max_side=16))) == count_at_10
