@@ -8,7 +8,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+# The real third-party media live beside the project, in ../shared/media (another place can be named with
+# DREAMVIDEO_SHARED_MEDIA). Tests that use them skip when they are absent, unless
+# DREAMVIDEO_REQUIRE_SHARED_MEDIA=1 (set by .ci/run, where they are always there): then they fail.
+SHARED_MEDIA = Path(os.environ.get("DREAMVIDEO_SHARED_MEDIA")
+                    or Path(__file__).resolve().parents[2] / "shared" / "media")
+REQUIRE_SHARED_MEDIA = "DREAMVIDEO_REQUIRE_SHARED_MEDIA"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
@@ -31,6 +36,21 @@ def tiny_model_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny.keras"
     make_tiny_keras_model().save(path)
     return str(path)
+
+
+def shared_media(*parts: str) -> Path:
+    """The path of a file or folder in the shared media, e.g. ``shared_media("clips", "tree.avi")``.
+
+    When it is absent the calling test skips, or fails if the environment variable
+    ``DREAMVIDEO_REQUIRE_SHARED_MEDIA`` is set to anything but "" or "0" (CI sets it).
+    """
+    path = SHARED_MEDIA.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent (shared test media)"
+        if os.environ.get(REQUIRE_SHARED_MEDIA, "") not in ("", "0"):
+            pytest.fail(f"{message}, and {REQUIRE_SHARED_MEDIA} says it must be there")
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture()

@@ -17,11 +17,10 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import shared_media
 from dreamvideo import media
 from dreamvideo.errors import DreamError
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-CLIPS = SHARED_MEDIA / "clips"
 
 
 # ------------------------------------------------------------------------------------------
@@ -544,10 +543,7 @@ def test_bad_videos_raise_dream_error_naming_the_file(bad_videos):
 
 
 def real_clip(name: str) -> Path:
-    path = CLIPS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not here")
-    return path
+    return shared_media("clips", name)
 
 
 @pytest.mark.parametrize("name,fps,size,count,audio", [

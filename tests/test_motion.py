@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from conftest import shared_media
 from dreamvideo import DreamError, motion
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -142,9 +141,7 @@ def test_flow_rejects_frames_of_different_sizes_or_shapes():
 
 
 def rubber_whale():
-    folder = MEDIA / "flow" / "RubberWhale"
-    if not (folder / "flow10.flo").exists():
-        pytest.skip(f"no Middlebury RubberWhale data at {folder}")
+    folder = shared_media("flow", "RubberWhale")
     frame10 = cv2.cvtColor(cv2.imread(str(folder / "frame10.png")), cv2.COLOR_BGR2RGB)
     frame11 = cv2.cvtColor(cv2.imread(str(folder / "frame11.png")), cv2.COLOR_BGR2RGB)
     truth = cv2.readOpticalFlow(str(folder / "flow10.flo"))
@@ -379,9 +376,7 @@ def test_is_scene_cut_rejects_bad_arguments():
 
 
 def read_clip(name, start, stop):
-    path = MEDIA / "clips" / name
-    if not path.exists():
-        pytest.skip(f"no test clip at {path}")
+    path = shared_media("clips", name)
     import imageio.v3 as iio
 
     # Half size keeps the test fast; the thresholds hold there too (margins measured at both sizes).

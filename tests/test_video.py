@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import CLIP_FRAMES, SHARED_MEDIA, moving_frames, published, run_ffmpeg
+from conftest import CLIP_FRAMES, moving_frames, published, run_ffmpeg, shared_media
 
 NTSC = Fraction(30000, 1001)
 
@@ -258,10 +258,7 @@ def test_truncated_video_renders_what_decodes_and_warns_once(cli, moving_clip, t
 
 
 def shared_clip(name):
-    path = SHARED_MEDIA / "clips" / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (shared test media)")
-    return path
+    return shared_media("clips", name)
 
 
 def test_real_clip_with_fractional_rate_and_audio(cli, tmp_path, tiny_args, facts):
