@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import fields
 
-from .api import DreamOptions
+from .options import DreamOptions
 from .errors import DreamError
 from .video import CARRIED_STEPS_SHARE, VideoOptions
 from .zoom import CARRIED_STEPS_SHARE as ZOOM_CARRIED_SHARE
@@ -65,7 +65,7 @@ def _fail(message: str):
 
 
 def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -> None:
-    """The model and kernel flags shared by every command (fields of api.DreamOptions).
+    """The model and kernel flags shared by every command (fields of options.DreamOptions).
 
     ``rendering=False`` (for ``measure``) leaves out the flags that only matter when making pictures.
     """
@@ -299,7 +299,7 @@ def run_main(args) -> int:
     if media.is_video_path(input_path):
         output = video.render_video(input_path, output, **options)
     else:
-        dream_keys = {f.name for f in fields(api.DreamOptions) if f.init} | {"preview"}
+        dream_keys = {f.name for f in fields(DreamOptions) if f.init} | {"preview"}
         defaults = vars(build_main_parser().parse_args([input_path]))
         changed = [k for k in options if k not in dream_keys and options[k] != defaults[k]]
         if changed:

@@ -13,7 +13,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from .api import DreamOptions, package_version
+from .options import DreamOptions, package_version
 from .errors import DreamError
 from .models import REGISTRY, is_model_file
 

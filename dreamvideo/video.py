@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .api import MaskSource, carried_steps_schedule, check_schedules, default_output, dream_frame, \
-    file_identity, make_dreamer, package_version, parse_fps, plain_value, prepare_animation, to_uint8
+from .animation import MaskSource, carried_steps_schedule, check_schedules, dream_frame, make_dreamer, \
+    prepare_animation, to_uint8
+from .options import default_output, file_identity, package_version, parse_fps, plain_value
 from .errors import DreamError
 from .renderfile import write_render_file
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .api import carried_steps_schedule, check_schedules, default_output, dream_frame, file_identity, \
-    frame_rng, make_dreamer, package_version, parse_fps, plain_value, prepare_animation, to_uint8
+from .animation import carried_steps_schedule, check_schedules, dream_frame, frame_rng, make_dreamer, \
+    prepare_animation, to_uint8
+from .options import default_output, file_identity, package_version, parse_fps, plain_value
 from .errors import DreamError
 from .renderfile import write_render_file
 
