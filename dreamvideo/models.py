@@ -239,10 +239,18 @@ def cpu_has_bf16() -> bool:
     """True when the CPU has native bfloat16 dot products (AVX512_BF16 or AMX), where oneDNN is fast."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            flags = f.read()
+            return cpuinfo_has_bf16(f.read())
     except OSError:
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpuinfo_has_bf16(text: str) -> bool:
+    """True when the ``flags`` lines of a /proc/cpuinfo text name avx512_bf16 or amx_bf16."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags" and {"avx512_bf16", "amx_bf16"} & set(value.split()):
+            return True
+    return False
 
 
 @contextlib.contextmanager

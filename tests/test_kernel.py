@@ -90,7 +90,16 @@ def test_bad_settings_raise(kwargs):
 def test_bfloat16_gradient_matches_float32_on_embedded_model(random_image):
     objective = layers("block4_conv3")
     image = random_image(96, 128, seed=3).astype(np.float32)
-    g32 = Dreamer(load_model("vgg16", objective.layers, "float32"), objective).gradient(image)
-    g16 = Dreamer(load_model("vgg16", objective.layers, "bfloat16"), objective).gradient(image)
+    model32 = load_model("vgg16", objective.layers, "float32")
+    model16 = load_model("vgg16", objective.layers, "bfloat16")
+    # The convolutions really compute in bfloat16 (with float32 variables), and only in the bf16 model.
+    convs16 = [layer for layer in model16.keras_model.layers if hasattr(layer, "kernel")]
+    assert convs16 and all(layer.compute_dtype == "bfloat16" for layer in convs16)
+    assert all(layer.variable_dtype == "float32" for layer in convs16)
+    assert all(layer.compute_dtype == "float32" for layer in model32.keras_model.layers if hasattr(layer, "kernel"))
+    g32 = Dreamer(model32, objective).gradient(image)
+    g16 = Dreamer(model16, objective).gradient(image)
+    # Close in direction, but not the same numbers: identical gradients would mean float32 in disguise.
+    assert not np.array_equal(g32, g16)
     cosine = float((g32 * g16).sum() / np.linalg.norm(g32) / np.linalg.norm(g16))
     assert cosine >= 0.99, cosine
