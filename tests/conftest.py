@@ -263,6 +263,15 @@ class OutputFacts:
         return found.group(1) if found else ""
 
     @staticmethod
+    def audio_samples(path, rate: int = 8000):
+        """The first audio stream decoded by ffmpeg to mono float64 samples in [-1, 1] at ``rate`` Hz."""
+        import subprocess
+
+        done = subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                               "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"], capture_output=True, check=True)
+        return np.frombuffer(done.stdout, dtype="<i2").astype(np.float64) / 32768.0
+
+    @staticmethod
     def decoded_frames(path) -> list:
         """Every frame ffmpeg decodes (no resampling), uint8 RGB."""
         import imageio_ffmpeg

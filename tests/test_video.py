@@ -192,10 +192,9 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
         return real_dream_frame(dreamer, image, opts, frame, steps=steps, **kwargs)
 
     monkeypatch.setattr(video, "dream_frame", spy)
-    assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "5").code == 0
-    # None: the full --steps; carried frames get their share of 5 (--carried-steps unset).
-    carried = max(1, round(5 * video.CARRIED_STEPS_SHARE))
-    expected = {i: (None if i in (0, cut_at) else carried) for i in range(12)}
+    assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "10").code == 0
+    # None: the full --steps; carried frames get 20% of 10 (--carried-steps unset).
+    expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
     assert steps_of_frame == expected
     steps_of_frame.clear()
     assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3").code == 0
@@ -221,12 +220,35 @@ def test_start_and_end_select_frames(cli, clip, tmp_path, tiny_args, tiny_model_
     assert np.array_equal(frames[0], expected)
 
 
-def test_start_cuts_the_audio_too(cli, clip, tmp_path, tiny_args, facts):
+@pytest.fixture(scope="module")
+def late_tone_clip(tmp_path_factory):
+    """The 18-frame clip (0.6 s) with audio that is silent until 0.4 s, then a 440 Hz tone."""
+    from conftest import _write_clip
+
+    folder = tmp_path_factory.mktemp("late_tone")
+    audio = folder / "late_tone.m4a"
+    run_ffmpeg("-v", "error", "-y", "-f", "lavfi", "-i",
+               "aevalsrc=if(gte(t\\,0.4)\\,0.5*sin(2*PI*440*t)\\,0):s=44100:d=1", "-c:a", "aac", audio)
+    return _write_clip(folder / "late_tone.mp4", audio_from=audio)
+
+
+def rms(samples) -> float:
+    return float(np.sqrt(np.mean(np.square(samples))))
+
+
+def test_start_cuts_the_audio_too(cli, late_tone_clip, tmp_path, tiny_args, facts):
+    """Known answer: from frame 6 (0.2 s), the tone that starts 0.4 s into the source starts 0.2 s in."""
+    whole = facts.audio_samples(late_tone_clip)  # 8000 samples a second
+    assert rms(whole[240:1360]) < 0.01 and rms(whole[3440:4560]) > 0.2  # the fixture is right
     output = tmp_path / "out.mp4"
-    assert cli(clip, "-o", output, *tiny_args, "--start", "6f", "--end", "12f").code == 0
-    assert facts.frame_count(output) == 6 and facts.has_audio(output)
+    assert cli(late_tone_clip, "-o", output, *tiny_args, "--start", "6f", "--end", "18f").code == 0
+    assert facts.frame_count(output) == 12
     seconds = re.search(r"Duration: 00:00:(\d+\.\d+)", run_ffmpeg("-i", output)).group(1)
-    assert abs(float(seconds) - 6 / float(NTSC)) < 0.05
+    assert abs(float(seconds) - 12 / float(NTSC)) < 0.05
+    samples = facts.audio_samples(output)
+    assert len(samples) / 8000 == pytest.approx(12 / float(NTSC), abs=0.06)
+    assert rms(samples[240:1360]) < 0.01  # 0.03-0.17 s: still the silence
+    assert rms(samples[1840:2960]) > 0.2  # 0.23-0.37 s: the tone
 
 
 def test_fps_resamples_to_an_exact_rate(cli, clip, tmp_path, tiny_args, facts):
@@ -234,6 +256,44 @@ def test_fps_resamples_to_an_exact_rate(cli, clip, tmp_path, tiny_args, facts):
     assert cli(clip, "-o", output, *tiny_args, "--fps", "15").code == 0
     assert facts.exact_fps(output) == 15
     assert facts.frame_count(output) == round(CLIP_FRAMES / float(NTSC) * 15)
+
+
+def test_flow_and_flow_preset_change_the_carried_frames(cli, clip, tmp_path, tiny_args, facts, monkeypatch):
+    from dreamvideo import motion
+
+    asked = []
+    real_flow_pair = motion.flow_pair
+
+    def spy(previous, frame, method="dis", preset="medium", *args, **kwargs):
+        asked.append((method, preset))
+        return real_flow_pair(previous, frame, method, preset, *args, **kwargs)
+
+    monkeypatch.setattr(motion, "flow_pair", spy)
+    renders = {}
+    for flags in (("--flow", "dis"), ("--flow-preset", "ultrafast"), ("--flow", "farneback")):
+        asked.clear()
+        name = "_".join(flags).strip("-")
+        assert cli(clip, "-o", f"{tmp_path}/{name}/", *tiny_args, *flags, "--end", "4f").code == 0
+        assert set(asked) == {{"dis": ("dis", "medium"), "ultrafast": ("dis", "ultrafast"),
+                              "farneback": ("farneback", "medium")}[flags[1]]}
+        renders[flags[1]] = facts.png_frames(tmp_path / name)
+    assert [len(frames) for frames in renders.values()] == [4, 4, 4]
+    dis, ultrafast, farneback = renders["dis"], renders["ultrafast"], renders["farneback"]
+    assert np.array_equal(dis[0], ultrafast[0]) and np.array_equal(dis[0], farneback[0])  # nothing carried yet
+    for index in range(1, 4):  # the carried frames follow each method's own flow
+        assert not np.array_equal(dis[index], ultrafast[index]), f"frame {index}"
+        assert not np.array_equal(dis[index], farneback[index]), f"frame {index}"
+
+
+def test_quality_reaches_the_encoder(cli, silent_clip, tmp_path, tiny_args, facts):
+    sizes = {}
+    for crf in ("4", "40"):
+        output = tmp_path / f"crf{crf}.mp4"
+        assert cli(silent_clip, "-o", output, *tiny_args, "--quality", crf).code == 0
+        assert facts.frame_count(output) == CLIP_FRAMES
+        sizes[crf] = output.stat().st_size
+    # A dream is all fine detail: near-lossless CRF 4 takes several times the bytes of CRF 40.
+    assert sizes["4"] > 4 * sizes["40"], sizes
 
 
 def test_truncated_video_renders_what_decodes_and_warns_once(cli, moving_clip, tmp_path, tiny_args, facts,
