@@ -186,9 +186,10 @@ def preview_options(options: dict, video: bool = False) -> dict:
 
     out = dict(options)
     out["max_side"] = min(options.get("max_side") or PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE)
-    steps = options.get("steps", 10)
+    steps = options.get("steps", DreamOptions.steps)
+    octaves = options.get("octaves", DreamOptions.octaves)
     out["steps"] = max(1, int(round(as_schedule(steps, name="steps")(0) / 3)))
-    out["octaves"] = min(3, int(round(as_schedule(options.get("octaves", 4), name="octaves")(0))))
+    out["octaves"] = min(3, int(round(as_schedule(octaves, name="octaves")(0))))
     if video and options.get("start") is None and options.get("end") is None:
         out["end"] = f"{PREVIEW_SECONDS}s"
     return out

@@ -148,13 +148,31 @@ def test_black_half_of_a_video_mask_shows_every_source_frame(cli, clip, tmp_path
         assert np.abs(frame[:, 40:].astype(int) - source[:, 40:]).mean() > 1, f"frame {index} was not dreamed"
 
 
-def write_mask_video(path, count):
+def alternating_mask(index):
+    """Mask frame ``index``: even frames dream the right half, odd frames the left half."""
+    mask = half_mask()
+    return mask if index % 2 == 0 else np.ascontiguousarray(mask[:, ::-1])
+
+
+def write_mask_video(path, count, mask_frame=lambda index: half_mask()):
     from dreamvideo.media import open_sink
 
-    with open_sink(path, fps=CLIP_FPS, quality=0) as sink:
-        for _ in range(count):
-            sink.write(half_mask())
+    with open_sink(path, fps=CLIP_FPS, quality=0) as sink:  # lossless: black stays 0, white 255
+        for index in range(count):
+            sink.write(mask_frame(index))
     return path
+
+
+def assert_dreamed_where_white(frames, sources, masks):
+    """Each frame is its source under the black half of its mask, and dreamed under the white half."""
+    assert len(frames) == len(sources) == len(masks)
+    for index, (frame, source, mask) in enumerate(zip(frames, sources, masks)):
+        white = mask[0, :, 0] == 255
+        kept = ~np.convolve(white, np.ones(2 * MASK_MARGIN + 1), "same").astype(bool)  # MASK_MARGIN from white
+        dreamed = ~np.convolve(~white, np.ones(2 * MASK_MARGIN + 1), "same").astype(bool)
+        assert max_diff(frame[:, kept], source[:, kept]) <= 1, f"frame {index} changed under the black mask"
+        assert np.abs(frame[:, dreamed].astype(int) - source[:, dreamed]).mean() > 1, \
+            f"frame {index} was not dreamed under the white mask"
 
 
 def test_mask_video_with_too_few_frames_names_the_mask(cli, clip, tmp_path, tiny_args, snapshot):
@@ -166,12 +184,24 @@ def test_mask_video_with_too_few_frames_names_the_mask(cli, clip, tmp_path, tiny
 
 
 def test_mask_video_with_the_same_frame_count_works(cli, clip, tmp_path, tiny_args, facts):
-    mask = write_mask_video(tmp_path / "mask.mp4", CLIP_FRAMES)
-    result = cli(clip, "-o", f"{tmp_path}/out/", "--mask", mask, "--end", "4f", *tiny_args)
+    """Mask frame i shapes output frame i: the masks alternate halves, so a mask one frame off shows."""
+    mask = write_mask_video(tmp_path / "mask.mp4", CLIP_FRAMES, alternating_mask)
+    result = cli(clip, "-o", f"{tmp_path}/out/", "--mask", mask, "--end", "6f", *tiny_args, "--step-size", "4")
     assert result.code == 0, result.err
-    dreamed, sources = facts.png_frames(tmp_path / "out"), source_frames(clip)[:4]
-    for frame, source in zip(dreamed, sources):
-        assert max_diff(frame[:, :32 - MASK_MARGIN], source[:, :32 - MASK_MARGIN]) <= 1
+    dreamed = facts.png_frames(tmp_path / "out")
+    assert len(dreamed) == 6
+    assert_dreamed_where_white(dreamed, source_frames(clip)[:6], [alternating_mask(i) for i in range(6)])
+
+
+def test_mask_video_with_start_begins_at_the_same_frame(cli, clip, tmp_path, tiny_args, facts):
+    """--start 7f takes mask frames 7, 8, ... for source frames 7, 8, ... (odd: a mask read from 0 shows)."""
+    mask = write_mask_video(tmp_path / "mask.mp4", CLIP_FRAMES, alternating_mask)
+    result = cli(clip, "-o", f"{tmp_path}/out/", "--mask", mask, "--start", "7f", "--end", "11f", *tiny_args,
+                 "--step-size", "4")
+    assert result.code == 0, result.err
+    dreamed = facts.png_frames(tmp_path / "out")
+    assert len(dreamed) == 4
+    assert_dreamed_where_white(dreamed, source_frames(clip)[7:11], [alternating_mask(i) for i in range(7, 11)])
 
 
 @pytest.mark.parametrize("kind", ["missing", "text", "text_video"])
@@ -407,6 +437,65 @@ def test_zoom_and_video_previews_keep_the_normal_names_free(cli, clip, tmp_path,
     assert result.code == 0, result.err
     assert len(facts.png_frames(tmp_path / "frames_preview")) == 3
     assert published(tmp_path) == ["clip", "frames_preview", "z_preview.gif"]
+
+
+def test_preview_takes_a_third_of_the_steps_at_most_3_octaves_and_256_px():
+    from dreamvideo.options import DreamOptions, preview_options
+
+    assert preview_options({"steps": 9, "octaves": 5, "max_side": 1000}) == dict(steps=3, octaves=3, max_side=256)
+    assert preview_options({"steps": 2, "octaves": 2, "max_side": 100}) == dict(steps=1, octaves=2, max_side=100)
+    assert preview_options({"steps": 7, "octaves": 4})["steps"] == 2
+    assert preview_options({"steps": "0:(12), 9:(3)"})["steps"] == 4  # keyframes: a third of the first frame's
+    # Nothing given: a third of the default steps (6 -> 2), not of some other number.
+    assert preview_options({}) == preview_options({"steps": DreamOptions.steps, "octaves": DreamOptions.octaves})
+    assert preview_options({})["steps"] == round(DreamOptions.steps / 3)
+    # A video: its first 5 seconds, unless a start or an end is given.
+    assert preview_options({"steps": 3}, video=True)["end"] == "5s"
+    assert preview_options({"start": "2f"}, video=True).get("end") is None
+    assert preview_options({"end": "40f"}, video=True)["end"] == "40f"
+    assert "end" not in preview_options({"steps": 3})  # a zoom or a still has no end
+
+
+def test_api_preview_without_steps_dreams_a_third_of_the_default_steps(project, tiny_model_file, monkeypatch):
+    from dreamvideo import api, kernel
+    from dreamvideo.options import DreamOptions
+
+    asked = []
+    real_dream = kernel.Dreamer.dream
+
+    def spy(self, image, **kwargs):
+        asked.append((kwargs["steps"], kwargs["octaves"]))
+        return real_dream(self, image, **kwargs)
+
+    monkeypatch.setattr(kernel.Dreamer, "dream", spy)
+    api.dream_image(project / "picture.png", project / "out.png", preview=True, model=tiny_model_file,
+                    layer=["conv3"], quiet=True)
+    assert asked == [(round(DreamOptions.steps / 3), 3)]
+    assert (project / "out_preview.png").is_file()
+
+
+def test_video_preview_renders_the_first_5_seconds_with_a_third_of_the_steps(cli, tmp_path, tiny_args,
+                                                                           monkeypatch, facts):
+    from conftest import moving_frames
+    from dreamvideo import kernel, media
+
+    slow = tmp_path / "slow.mp4"  # 12 frames at 2 fps: 6 seconds
+    with media.open_sink(slow, fps=2, quality=10) as sink:
+        for frame in moving_frames(12):
+            sink.write(frame)
+    asked = []
+    real_dream = kernel.Dreamer.dream
+
+    def spy(self, image, **kwargs):
+        asked.append((kwargs["steps"], kwargs["octaves"]))
+        return real_dream(self, image, **kwargs)
+
+    monkeypatch.setattr(kernel.Dreamer, "dream", spy)
+    result = cli(slow, "-o", f"{tmp_path}/frames/", "--preview", *tiny_args, "--steps", "9", "--octaves", "5")
+    assert result.code == 0, result.err
+    assert len(facts.png_frames(tmp_path / "frames_preview")) == 10
+    assert asked[0] == (3, 3)  # the first frame: a third of 9 steps, 3 of 5 octaves
+    assert {octaves for _, octaves in asked} == {3} and len(asked) == 10
 
 
 def test_render_preview_of_a_render_file(cli, project, tiny_args):
