@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -79,9 +79,7 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     Options: those of :class:`DreamOptions` and :class:`VideoOptions`. ``preview``: a quick look at
     reduced size and steps (the first 5 s unless start/end are given), written as ``<name>_preview``.
     """
-    from . import media, motion
-    from .render import CarryResult, FrameStore, run_loop
-    from .schedules import as_schedule, validate
+    from . import media
 
     output = str(output) if output is not None else default_output(input, ".mp4")
     dream_opts, video_opts, output = prepare_animation(input, output, options, VideoOptions, preview=preview,
@@ -92,16 +90,39 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     end = parse_time(video_opts.end, fps, "end")
     if end is not None and end <= start:
         raise DreamError(f"end ({video_opts.end}) must come after start ({video_opts.start or 0})")
-    blend_schedule = as_schedule(video_opts.blend, name="blend")
-    motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
     count = media.count_frames(input, fps)
     total = _expected_frames(count, start, end)
     if total == 0:
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
+    source = {"command": "video", "input": file_identity(input), "fps": str(fps), "start_frame": start,
+              "end_frame": end}
+    frames = media.read_frames(input, start_frame=start, end_frame=end, fps=video_opts.fps and fps,
+                               max_side=dream_opts.max_side)
+    plain_options = dream_frames(frames, output, total=total, fps=fps, dream_opts=dream_opts, video_opts=video_opts,
+                                 source=source, start_frame=start, audio_from=input if info.has_audio else None,
+                                 audio_start=start / float(fps))
+    write_render_file("video", input, output, plain_options)
+    return output
+
+
+def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, dream_opts, video_opts,
+                 source: dict, start_frame: int = 0, audio_from=None, audio_start: float = 0.0) -> dict:
+    """The video frame loop on any source of uint8 (H, W, 3) RGB frames: flow carry, blend, dream, sink.
+
+    ``total``: the frames the source yields; ``source``: what identifies it (for resuming, with the
+    options); ``start_frame``: where a --mask video starts. Used by render_video and by the GAN's
+    ``--dream``. Returns the resolved options as plain values (for the render file).
+    """
+    from . import media, motion
+    from .render import CarryResult, FrameStore, run_loop
+    from .schedules import as_schedule, validate
+
+    blend_schedule = as_schedule(video_opts.blend, name="blend")
+    motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
     validate(blend_schedule, total, minimum=0.0, maximum=1.0)
     check_schedules(dream_opts, total)
     carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, total)
-    mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)
+    mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start_frame)
     dreamer = make_dreamer(dream_opts)
 
     def carry(index, frame, previous_source, previous_dream):
@@ -132,17 +153,13 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
 
     plain_options = {**dream_opts.resolved(frames=total),
                      **{k: plain_value(v, total) for k, v in vars(video_opts).items() if k != "restart"}}
-    settings = {"command": "video", "version": package_version(), "input": file_identity(input), "output": output,
-                "fps": str(fps), "start_frame": start, "end_frame": end, **plain_options}
+    settings = {"version": package_version(), "output": output, **source, **plain_options}
     store = FrameStore(output, settings, restart=video_opts.restart)
-    frames = media.read_frames(input, start_frame=start, end_frame=end, fps=video_opts.fps and fps,
-                               max_side=dream_opts.max_side)
-    with media.open_sink(output, fps=fps, audio_from=input if info.has_audio else None,
-                         audio_start=start / float(fps), quality=video_opts.quality) as sink:
+    with media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
+                         quality=video_opts.quality) as sink:
         run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
     store.remove()
-    write_render_file("video", input, output, plain_options)
-    return output
+    return plain_options
 
 
 def _expected_frames(count: int, start: int, end: int | None) -> int:

@@ -46,7 +46,7 @@ class TrainOptions:
     quiet: bool = False
 
     def check(self) -> None:
-        from ..api import check_positive_int
+        from ..options import check_positive_int
 
         check_size(self.size)
         for name in ("epochs", "batch_size", "latent_dim"):
@@ -180,7 +180,7 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     of the same settings, training resumes from it (up to ``epochs`` in all). Options: those of
     :class:`TrainOptions`.
     """
-    from ..api import split_options
+    from ..options import split_options
     from ..media import check_output, write_image
     from ..models import import_tensorflow
 
