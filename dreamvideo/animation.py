@@ -171,6 +171,9 @@ def prepare_animation(input, output: str, options: dict, extra_options, *, previ
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for a {what}")
     check_quality(extra.quality)
-    if media.check_output(output, input) == "image":
-        raise DreamError(f"cannot write a {what} to {output}: use .mp4, .gif or a folder ending in /")
+    kind = media.check_output(output, input, animated=True)
+    if kind == "image":
+        raise DreamError(f"cannot write a {what} to {output}: use .mp4, .gif, .webp, .webm, .mov or a folder "
+                         "ending in /")
+    media.check_codec(extra.codec, kind, output)
     return dream_opts, extra, output

@@ -146,7 +146,8 @@ def build_main_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...)")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
-                             "source's audio), .gif, or a folder ending in / for numbered PNG frames "
+                             "source's audio; --codec hevc for HEVC), .gif, .webp (animated), .webm (VP9), .mov "
+                             "(ProRes 422), or a folder ending in / for numbered PNG frames "
                              "(default <stem>_dream.mp4). Written beside the input by default, never over it")
     add_dream_options(parser)
     group = parser.add_argument_group("video (ignored for stills)")
@@ -172,7 +173,9 @@ def build_main_parser() -> argparse.ArgumentParser:
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("animation output")
     group.add_argument("--quality", type=int, default=18, metavar="CRF",
-                       help="MP4 quality: H.264 CRF, 0 (lossless) to 51 (worst); default 18")
+                       help="MP4/WebM quality: the H.264/HEVC/VP9 CRF, 0 (lossless) to 51 (worst); default 18")
+    group.add_argument("--codec", choices=("h264", "hevc"), default=None,
+                       help="video codec of an .mp4: h264 (default) or hevc (smaller, slower to encode)")
     group.add_argument("--restart", action="store_true",
                        help="discard finished frames of an earlier, interrupted render of this output")
 
@@ -185,8 +188,8 @@ def build_zoom_parser() -> argparse.ArgumentParser:
                     "\"0:(1.02), 60:(1.05), 119:(1.0)\" (prefix \"cubic:\" for smooth curves, expressions "
                     "of t allowed).")
     parser.add_argument("input", nargs="?", help="start image (default: seeded noise on a --size canvas)")
-    parser.add_argument("-o", "--output", help=".gif (default), .mp4, or a folder ending in / for PNG frames; "
-                                               "default <stem>_zoom.gif or zoom.gif")
+    parser.add_argument("-o", "--output", help=".gif (default), .mp4, .webp (animated), .webm, .mov, or a folder "
+                                               "ending in / for PNG frames; default <stem>_zoom.gif or zoom.gif")
     group = parser.add_argument_group("zoom")
     group.add_argument("--frames", type=_positive_int, default=120, help="frames to render (default 120)")
     group.add_argument("--fps", default="24", metavar="RATE", help="frame rate of the output (default 24)")

@@ -46,6 +46,7 @@ class VideoOptions:
     end: Any = None
     fps: Any = None
     quality: int = 18
+    codec: str | None = None
     restart: bool = False
 
 
@@ -156,7 +157,7 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
     settings = {"version": package_version(), "output": output, **source, **plain_options}
     store = FrameStore(output, settings, restart=video_opts.restart)
     with media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
-                         quality=video_opts.quality) as sink:
+                         quality=video_opts.quality, codec=video_opts.codec) as sink:
         run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
     store.remove()
     return plain_options

@@ -61,6 +61,7 @@ class ZoomOptions:
     overlap: int | None = None
     interpolation: str = "lanczos"
     quality: int = 18
+    codec: str | None = None
     restart: bool = False
 
 
@@ -178,13 +179,13 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     store = FrameStore(output, settings, restart=zoom_opts.restart)
 
     if overlap == 0:
-        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, loop=True) as sink:
+        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, codec=zoom_opts.codec, loop=True) as sink:
             run_loop(repeat_none(rendered), carry, dream, sink, store, total=rendered,
                      quiet=dream_opts.quiet, description="zooming", on_frame=remember_reference)
     else:
         run_loop(repeat_none(rendered), carry, dream, _NullSink(), store, total=rendered,
                  quiet=dream_opts.quiet, description="zooming", on_frame=remember_reference)
-        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, loop=True) as sink:
+        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, codec=zoom_opts.codec, loop=True) as sink:
             for frame in loop_frames(store.load, frames, overlap):
                 sink.write(frame)
     store.remove()

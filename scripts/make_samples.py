@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,15 +46,32 @@ def camera_move(photo: np.ndarray, frames: int, size: tuple[int, int]):
         yield cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT_101)
 
 
+def write_tone(path: Path, seconds: float, frequency: float = 220.0, rate: int = 44100) -> None:
+    """A quiet sine tone that fades in and out over half a second, as 64 kb/s AAC (PyAV)."""
+    import av
+
+    t = np.arange(int(seconds * rate)) / rate
+    fade = np.clip(np.minimum(t, seconds - t) / 0.5, 0, 1)
+    samples = (0.3 * fade * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=rate)
+        stream.codec_context.layout = "mono"
+        stream.codec_context.bit_rate = 64_000
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate, frame_size=1024)
+        source = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        source.sample_rate, source.pts = rate, 0
+        for piece in resampler.resample(source) + resampler.resample(None):
+            out.mux(stream.encode(piece))
+        out.mux(stream.encode(None))
+
+
 def make_clip() -> Path:
     photo = media.read_image(SAMPLES / "coffee.png")
     target = SAMPLES / "coffee_pan.mp4"
     with tempfile.TemporaryDirectory() as tmp:
         tone = Path(tmp) / "tone.m4a"
         seconds = CLIP_FRAMES / CLIP_FPS
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
-                        f"sine=frequency=220:duration={seconds}", "-af", f"afade=in:d=0.5,afade=out:st="
-                        f"{seconds - 0.5}:d=0.5,volume=0.3", "-c:a", "aac", "-b:a", "64k", str(tone)], check=True)
+        write_tone(tone, seconds)
         with media.open_sink(target, fps=CLIP_FPS, audio_from=tone, quality=20) as sink:
             for frame in camera_move(photo, CLIP_FRAMES, CLIP_SIZE):
                 sink.write(frame)

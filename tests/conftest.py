@@ -68,26 +68,59 @@ def random_image():
 
 # ---------------------------------------------------------------------------------------------------
 # End-to-end helpers: the CLI run in-process, generated clips with audio, and facts about outputs read
-# with the ffmpeg binary itself (not dreamvideo.media), so an output is checked by a second opinion.
+# with PyAV directly (not through dreamvideo.media), so an output is checked by a second opinion.
 
 CLIP_FPS = "30000/1001"
 CLIP_FRAMES = 18
 CLIP_SIZE = (64, 48)  # width, height
 
 
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+def write_tone(path, seconds=1.5, frequency=440.0, codec="aac", silent_until=0.0, rate=44100, video=None):
+    """Write a sine tone (silent before `silent_until` seconds) with PyAV, as audio alone or, with
+    `video=(width, height, fps)`, beside a grey H.264 picture of the same length. Returns `path` as str."""
+    from fractions import Fraction
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    import av
+
+    with av.open(str(path), "w") as out:
+        picture = None
+        if video is not None:
+            width, height, fps = video
+            picture = out.add_stream("libx264", rate=Fraction(fps))
+            picture.width, picture.height, picture.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream(codec, rate=rate)
+        sound.codec_context.layout = "mono"
+        frame_size = sound.codec_context.frame_size or 1024
+        resampler = av.AudioResampler(format=sound.codec_context.format, layout="mono", rate=rate,
+                                      frame_size=frame_size)
+        t = np.arange(int(seconds * rate)) / rate
+        samples = np.where(t >= silent_until, 0.5 * np.sin(2 * np.pi * frequency * t), 0).astype(np.float32)
+        source = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        source.sample_rate, source.pts = rate, 0
+        for piece in resampler.resample(source) + resampler.resample(None):
+            out.mux(sound.encode(piece))
+        out.mux(sound.encode(None))
+        if picture is not None:
+            grey = np.full((height, width, 3), 128, np.uint8)
+            for i in range(int(round(seconds * float(fps)))):
+                frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
+                frame.pts = i
+                out.mux(picture.encode(frame))
+            out.mux(picture.encode(None))
+    return str(path)
 
 
-def run_ffmpeg(*args: str) -> str:
-    """Run the bundled ffmpeg; returns its stderr (where it prints stream facts)."""
-    import subprocess
+def audio_samples(path, rate: int = 8000):
+    """The first audio stream of `path` decoded by PyAV to mono float64 samples at `rate` Hz."""
+    import av
 
-    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *map(str, args)],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    pieces = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            pieces += [p.to_ndarray().ravel() for p in resampler.resample(frame)]
+    pieces += [p.to_ndarray().ravel() for p in resampler.resample(None)]
+    return np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
 
 
 def moving_frames(count: int = CLIP_FRAMES, size=CLIP_SIZE, seed: int = 1):
@@ -112,11 +145,9 @@ def moving_frames(count: int = CLIP_FRAMES, size=CLIP_SIZE, seed: int = 1):
 @pytest.fixture(scope="session")
 def sine_audio_file(tmp_path_factory):
     """A 1.5 s 440 Hz AAC tone in an .m4a: audio with no video stream."""
-    path = tmp_path_factory.mktemp("audio") / "tone.m4a"
-    run_ffmpeg("-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5", "-c:a", "aac",
-               str(path))
-    assert path.stat().st_size > 0
-    return str(path)
+    path = write_tone(tmp_path_factory.mktemp("audio") / "tone.m4a", seconds=1.5)
+    assert Path(path).stat().st_size > 0
+    return path
 
 
 def _write_clip(path, audio_from=None, count=CLIP_FRAMES):
@@ -215,21 +246,17 @@ def published(folder) -> list[str]:
 
 
 class OutputFacts:
-    """Facts about a rendered file, read with the ffmpeg binary and PIL (not with dreamvideo.media)."""
+    """Facts about a rendered file, read with PyAV and PIL directly (not with dreamvideo.media)."""
 
     @staticmethod
     def video_packets(path):
         """(time base, sorted presentation timestamps) of the first video stream, without decoding."""
-        from fractions import Fraction
+        import av
 
-        text = run_ffmpeg("-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-")
-        time_base, stamps = None, []
-        for line in text.splitlines():
-            if line.startswith("#tb 0:"):
-                time_base = Fraction(line.split(":", 1)[1].strip())
-            elif line.startswith("0,"):
-                stamps.append(int(line.split(",")[2]))
-        return time_base, sorted(stamps)
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stamps = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
+            return stream.time_base, sorted(stamps)
 
     @classmethod
     def frame_count(cls, path) -> int:
@@ -246,40 +273,42 @@ class OutputFacts:
         return Fraction(1) / (steps.pop() * time_base)
 
     @staticmethod
-    def streams(path) -> str:
-        """ffmpeg's description of the streams: lines with 'Stream #'."""
-        text = run_ffmpeg("-i", str(path))
-        return "\n".join(line.strip() for line in text.splitlines() if "Stream #" in line)
+    def codecs(path) -> dict:
+        """{"video": codec name or None, "audio": codec name or None} of the first streams."""
+        import av
+
+        with av.open(str(path)) as container:
+            return {kind: (streams[0].codec_context.name if streams else None)
+                    for kind, streams in (("video", container.streams.video), ("audio", container.streams.audio))}
 
     @classmethod
     def has_audio(cls, path) -> bool:
-        return "Audio:" in cls.streams(path)
+        return cls.codecs(path)["audio"] is not None
 
     @classmethod
     def video_codec(cls, path) -> str:
-        import re
+        return cls.codecs(path)["video"] or ""
 
-        found = re.search(r"Video: (\w+)", cls.streams(path))
-        return found.group(1) if found else ""
+    @staticmethod
+    def duration(path) -> float:
+        """The container's duration in seconds."""
+        import av
+
+        with av.open(str(path)) as container:
+            return container.duration / av.time_base
 
     @staticmethod
     def audio_samples(path, rate: int = 8000):
-        """The first audio stream decoded by ffmpeg to mono float64 samples in [-1, 1] at ``rate`` Hz."""
-        import subprocess
-
-        done = subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
-                               "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"], capture_output=True, check=True)
-        return np.frombuffer(done.stdout, dtype="<i2").astype(np.float64) / 32768.0
+        """The first audio stream decoded by PyAV to mono float64 samples in [-1, 1] at ``rate`` Hz."""
+        return audio_samples(path, rate)
 
     @staticmethod
     def decoded_frames(path) -> list:
-        """Every frame ffmpeg decodes (no resampling), uint8 RGB."""
-        import imageio_ffmpeg
+        """Every frame the decoder gives (no resampling), uint8 RGB."""
+        import av
 
-        reader = imageio_ffmpeg.read_frames(str(path), output_params=["-fps_mode", "passthrough"])
-        meta = next(reader)
-        width, height = meta["size"]
-        return [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
+        with av.open(str(path)) as container:
+            return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
     @staticmethod
     def gif(path):

@@ -1,6 +1,6 @@
 """Tests for dreamvideo.media: stills, probing, decoding and the MP4/GIF/PNG-folder sinks.
 
-Clips are made here with the module's own writers (and ffmpeg's lavfi for audio); the real
+Clips are made here with the module's own writers (and PyAV for audio); the real
 third-party clips in ../shared/media are used by the tests at the end, which skip without them.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_media
+from conftest import audio_samples, shared_media, write_tone
 from dreamvideo import media
 from dreamvideo.errors import DreamError
 
@@ -25,11 +25,6 @@ from dreamvideo.errors import DreamError
 
 # ------------------------------------------------------------------------------------------
 # helpers
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run([media._ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args],
-                   check=True, stdin=subprocess.DEVNULL)
 
 
 def gradient(height: int = 48, width: int = 64, shift: int = 0) -> np.ndarray:
@@ -54,13 +49,6 @@ def write_clip(path: Path, frames: list[np.ndarray], fps=24, **kwargs) -> Path:
 
 def mean_abs_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def audio_samples(path: Path, rate: int = 8000) -> np.ndarray:
-    """The first audio stream of `path` decoded to mono float samples at `rate` Hz."""
-    out = subprocess.run([media._ffmpeg(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
-                          "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"], check=True, capture_output=True).stdout
-    return np.frombuffer(out, dtype="<i2").astype(np.float64) / 32768.0
 
 
 def gif_delays(path: Path) -> list[int]:
@@ -185,7 +173,9 @@ def test_output_kind(tmp_path):
         assert media.output_kind(f"x{ext}") == "image"
     assert media.output_kind("frames/") == "frames"
     assert media.output_kind(tmp_path) == "frames"  # an existing folder
-    assert set(media.OUTPUT_KINDS) == {"image", "mp4", "gif", "frames"}
+    assert set(media.OUTPUT_KINDS) == {"image", "mp4", "gif", "webp", "webm", "mov", "frames"}
+    assert media.output_kind("a.webm") == "webm" and media.output_kind("a.MOV") == "mov"
+    assert media.output_kind("a.webp", animated=True) == "webp"  # a still unless a video is written
     with pytest.raises(DreamError, match=r"clip\.avi.*\.mp4"):
         media.output_kind("clip.avi")
     with pytest.raises(DreamError, match="no extension"):
@@ -207,7 +197,7 @@ def test_check_output(tmp_path):
     with pytest.raises(DreamError, match="does not exist"):
         media.check_output(str(tmp_path / "missing" / "frames") + "/")
     with pytest.raises(DreamError, match="unsupported"):
-        media.check_output(tmp_path / "out.mov")
+        media.check_output(tmp_path / "out.avi")
     with pytest.raises(DreamError, match="not a folder"):
         media.check_output(str(source) + "/")
 
@@ -304,12 +294,35 @@ def test_read_frames_options(tmp_path):
         media.read_frames(path, fps=-1)
 
 
-def test_read_frames_stops_ffmpeg_when_closed_early(tmp_path, caplog):
+def open_descriptors_of(path: Path) -> int:
+    """How many file descriptors of this process point at `path` (Linux /proc)."""
+    fds = Path("/proc/self/fd")
+    target = str(path.resolve())
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd) == target
+        except OSError:
+            pass
+    return count
+
+
+def test_read_frames_closes_the_decoder_when_closed_early(tmp_path, caplog):
     path = write_clip(tmp_path / "clip.mp4", moving_clip(12), fps=24)
     stream = media.read_frames(path)
     first = next(stream)
+    container = stream.container
+    assert container is not None and not stream.closed
+    if Path("/proc/self/fd").is_dir():
+        assert open_descriptors_of(path) == 1
     stream.close()  # must not hang, raise or warn
     assert first.shape == (48, 64, 3)
+    assert stream.closed and stream.decoded < 12
+    with pytest.raises(AssertionError, match="not open"):  # PyAV's own check: the container is closed
+        next(container.demux())
+    if Path("/proc/self/fd").is_dir():
+        assert open_descriptors_of(path) == 0  # the file is closed too
+    assert list(stream) == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
@@ -317,7 +330,13 @@ def test_rotation_metadata_is_applied(tmp_path):
     frame = gradient(32, 64)
     plain = write_clip(tmp_path / "plain.mp4", [frame] * 3, fps=10)
     rotated = tmp_path / "rotated.mp4"
-    ffmpeg("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated))
+    with av.open(str(plain)) as source, av.open(str(rotated), "w") as out:  # a phone's way: a display matrix
+        stream = out.add_stream_from_template(source.streams.video[0])
+        stream.set_display_rotation(90)
+        for packet in source.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
     info = media.probe_video(rotated)
     assert (info.rotation, info.width, info.height) == (90, 32, 64)
     decoded = next(iter(media.read_frames(rotated)))
@@ -355,10 +374,7 @@ def test_clean_read_does_not_warn(tmp_path, caplog):
 def late_tone(tmp_path_factory) -> Path:
     """A 3 s clip whose AAC audio is silent for 1 s, then a 440 Hz tone."""
     path = tmp_path_factory.mktemp("audio") / "late_tone.mp4"
-    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=32x32:r=10:d=3",
-           "-f", "lavfi", "-i", "aevalsrc=if(gte(t\\,1)\\,0.5*sin(2*PI*440*t)\\,0):s=44100:d=3",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))
-    return path
+    return Path(write_tone(path, seconds=3, silent_until=1.0, video=(32, 32, 10)))
 
 
 def test_audio_is_muxed_from_start_and_trimmed(tmp_path, late_tone):
@@ -377,7 +393,7 @@ def test_audio_is_muxed_from_start_and_trimmed(tmp_path, late_tone):
 
 def test_audio_in_other_codecs_is_reencoded_to_aac(tmp_path):
     wav = tmp_path / "tone.wav"
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=2", "-c:a", "pcm_s16le", str(wav))
+    write_tone(wav, seconds=2, frequency=300, codec="pcm_s16le")
     out = write_clip(tmp_path / "out.mp4", moving_clip(10), fps=10, audio_from=wav)
     info = media.probe_video(out)
     assert info.audio_codec == "aac"
@@ -501,15 +517,11 @@ def test_sink_misuse_raises(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_ffmpeg_failure_becomes_dream_error_and_cleans_up(tmp_path, monkeypatch):
-    def broken_args(self, width, height):
-        return ["-vf", "no_such_filter", "-f", "mp4", self._tmp]
-
-    monkeypatch.setattr(media.Mp4Sink, "_output_args", broken_args)
-    with pytest.raises(DreamError, match=r"broken\.mp4.*Filter not found"):
+def test_encoder_failure_becomes_dream_error_and_cleans_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(media.Mp4Sink, "encoder_options", lambda self: {"crf": "lots"})
+    with pytest.raises(DreamError, match=r"broken\.mp4.*encoding failed"):
         with media.open_sink(tmp_path / "broken.mp4", fps=10) as sink:
-            for _ in range(200):  # ffmpeg exits at once; a write or the close notices
-                sink.write(gradient(64, 64))
+            sink.write(gradient(64, 64))
     assert os.listdir(tmp_path) == []
 
 
@@ -524,7 +536,7 @@ def bad_videos(tmp_path) -> list[Path]:
     text = tmp_path / "text.mp4"
     text.write_text("hello, I am a text file\n" * 20)
     audio_only = tmp_path / "song.mp4"
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(audio_only))
+    write_tone(audio_only, seconds=1)
     return [tmp_path / "missing.mp4", empty, text, audio_only]
 
 

@@ -1,0 +1,116 @@
+"""Files at the media boundary: checking inputs, writing outputs atomically, and I/O errors in plain words."""
+
+from __future__ import annotations
+
+import errno
+import glob
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from ..errors import DreamError
+
+logger = logging.getLogger("dreamvideo.media")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def existing_file(path: PathLike) -> Path:
+    """The path of an input file that exists and is not empty, else DreamError."""
+    p = Path(path)
+    if not p.exists():
+        raise DreamError(f"{path}: file not found; check the path")
+    if p.is_dir():
+        raise DreamError(f"{path}: is a folder, not a file; give an image or video file")
+    if p.stat().st_size == 0:
+        raise DreamError(f"{path}: file is empty (0 bytes); re-export or copy it again")
+    return p
+
+
+def check_rgb_frame(frame: object, where: PathLike) -> np.ndarray:
+    """`frame` itself if it is a uint8 (H, W, 3) array with pixels, else DreamError naming `where`."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        shape = getattr(frame, "shape", None)
+        dtype = getattr(frame, "dtype", type(frame).__name__)
+        raise DreamError(f"{where}: frames must be uint8 (H, W, 3) RGB arrays, got {dtype} {shape}")
+    if frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise DreamError(f"{where}: frame has no pixels (shape {frame.shape})")
+    return frame
+
+
+def io_error(path: PathLike, exc: OSError, doing: str = "writing") -> DreamError:
+    """A one-line DreamError for an OSError met while reading or writing `path`."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DreamError(f"{path}: the disk is full ({doing} stopped); free some space and run the same "
+                          "command again: finished frames are kept")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return DreamError(f"{path}: permission denied while {doing}; check the folder's permissions")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return DreamError(f"{path}: {doing} failed ({reason})")
+
+
+def remove_quietly(path: PathLike) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a leftover temp file is not worth failing for
+        logger.debug("could not remove %s: %s", path, exc)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(temp: PathLike, path: PathLike) -> None:
+    """Move a finished temporary file or folder into place, with the permissions a new one would get.
+
+    mkstemp/mkdtemp create private (0600/0700) entries; the output should be readable like any other.
+    """
+    mode = 0o777 if os.path.isdir(temp) else 0o666
+    os.chmod(temp, mode & ~_umask())
+    os.replace(temp, path)
+
+
+def temp_beside(path: PathLike, suffix: str = "") -> str:
+    """A new empty file ``.NAME.XXXX.partialSUFFIX`` in the folder of `path` (removed by remove_stale_partials)."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix}", dir=path.parent)
+    except OSError as exc:
+        raise io_error(path, exc, "creating a temporary file") from None
+    os.close(fd)
+    return tmp
+
+
+def write_bytes_atomically(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary name beside ``path``, then move it into place."""
+    tmp = temp_beside(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        publish(tmp, path)
+    except OSError as exc:
+        remove_quietly(tmp)
+        raise io_error(path, exc) from None
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def remove_stale_partials(path: PathLike) -> None:
+    """Delete ``.NAME.*.partial*`` beside ``path``: the temporary output of a writer that was killed."""
+    target = Path(os.fspath(path).rstrip("/\\"))
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.partial*"):
+        logger.debug("removing %s, left by an interrupted writer", stale)
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            remove_quietly(stale)
