@@ -7,6 +7,7 @@ Below the recipes (video.py, zoom.py, stills in api.py) and above the kernel; it
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,6 +49,41 @@ def log_closeness(dreamer: Dreamer, before: np.ndarray, after: np.ndarray) -> No
         better = "higher" if name.startswith("guide") else "lower"
         logger.info("%s %s: input %.4f -> result %.4f (%s is closer)",
                     name, "similarity" if name.startswith("guide") else "distance", start[name], end[name], better)
+
+
+def dream_still(image: np.ndarray, opts: DreamOptions) -> np.ndarray:
+    """Dream one picture as frame 0: uint8 (H, W, 3) RGB in, uint8 (H, W, 3) RGB out (resized if max_side)."""
+    from .media import resize_max_side
+
+    check_schedules(opts, 1)
+    image = resize_max_side(np.asarray(image), opts.max_side)
+    strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
+    dreamer = make_dreamer(opts)
+    result = to_uint8(dream_frame(dreamer, image, opts, frame=0, strength=strength))
+    log_closeness(dreamer, image, result)
+    return result
+
+
+@dataclass
+class StillJob:
+    """One still render, checked, before any dreaming (shared by the single process and the render farm)."""
+
+    input: str
+    output: str
+    opts: DreamOptions
+
+    def read(self) -> np.ndarray:
+        from .media import read_image
+
+        return read_image(self.input)
+
+    def write(self, result: np.ndarray) -> None:
+        """Write the dreamed uint8 (H, W, 3) RGB picture and its render file."""
+        from .media import write_image
+        from .renderfile import write_render_file
+
+        write_image(self.output, result)
+        write_render_file("still", self.input, self.output, self.opts.resolved(frames=1))  # a still is frame 0
 
 
 def check_schedules(opts: DreamOptions, frames: int) -> None:

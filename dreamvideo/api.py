@@ -16,10 +16,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .animation import MaskSource, check_schedules, dream_frame, log_closeness, make_dreamer, to_uint8
+from .animation import StillJob, dream_still, make_dreamer
+# Older scripts and tests import these helpers from the façade.
+from .animation import MaskSource, check_schedules, dream_frame, log_closeness, to_uint8  # noqa: F401
 from .errors import DreamError
 from .media import resize_max_side
-from .options import DreamOptions, default_output, preview_options, preview_output, split_options
+from .options import DreamOptions, FarmOptions, default_output, preview_options, preview_output, split_options
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +33,7 @@ def dream_array(image: np.ndarray, **options) -> np.ndarray:
     opts, rest = split_options(DreamOptions, options)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
-    return _dream_still(image, opts)
-
-
-def _dream_still(image: np.ndarray, opts: DreamOptions) -> np.ndarray:
-    check_schedules(opts, 1)
-    image = resize_max_side(np.asarray(image), opts.max_side)
-    strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
-    dreamer = make_dreamer(opts)
-    result = to_uint8(dream_frame(dreamer, image, opts, frame=0, strength=strength))
-    log_closeness(dreamer, image, result)
-    return result
+    return dream_still(image, opts)
 
 
 def measure(images: Sequence[str | os.PathLike], **options) -> dict[str, dict[str, float]]:
@@ -68,9 +60,24 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
 
     Grayscale and RGBA inputs are converted to RGB (alpha is composited over white). Output defaults to
     ``<stem>_dream.png`` beside the input. ``preview``: a quick look at reduced size and steps, written
-    as ``<name>_preview.<ext>``. Options: those of :class:`DreamOptions`. A render file with every
-    setting is written beside the output (``<output>.dreamvideo.json``, see ``dreamvideo render``).
+    as ``<name>_preview.<ext>``. Options: those of :class:`DreamOptions`, and ``workers``/``ray_address``
+    to dream it on Ray (:class:`dreamvideo.options.FarmOptions`). A render file with every setting is
+    written beside the output (``<output>.dreamvideo.json``, see ``dreamvideo render``).
     """
+    farm, options = split_options(FarmOptions, options)
+    farm.check()
+    job = prepare_still(input, output, options, preview)
+    if farm.distributed:
+        from .farm import render_on_ray
+
+        render_on_ray([job], farm)
+    else:
+        job.write(dream_still(job.read(), job.opts))
+    return job.output
+
+
+def prepare_still(input, output, options: dict, preview: bool = False) -> StillJob:
+    """Check a still render's options and output (DreamError on any problem) without dreaming."""
     from . import media
 
     output = str(output) if output is not None else default_output(input, ".png")
@@ -82,9 +89,4 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
     kind = media.check_output(output, input)
     if kind != "image":
         raise DreamError(f"cannot write a still image to {output}: use .png, .jpg or another image extension")
-    image = media.read_image(input)
-    media.write_image(output, _dream_still(image, opts))
-    from .renderfile import write_render_file
-
-    write_render_file("still", input, output, opts.resolved(frames=1))  # a still is frame 0 alone
-    return output
+    return StillJob(str(input), output, opts)

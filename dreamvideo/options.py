@@ -201,3 +201,45 @@ def preview_output(output: str) -> str:
         return output.rstrip("/\\") + "_preview/"
     path = Path(output)
     return str(path.with_name(f"{path.stem}_preview{path.suffix}"))
+
+
+# Segment defaults of the render farm, measured by scripts/benchmark_distributed.py (see dreamvideo.farm).
+FARM_WARMUP = 8
+FARM_OVERLAP = 4
+
+
+@dataclass
+class FarmOptions:
+    """Options of a render on Ray (the CLI's farm flags); see :mod:`dreamvideo.farm`.
+
+    ``workers``: start a local Ray (loopback only) with this many workers; ``ray_address``: join a running
+    cluster instead (``auto`` or ``ray://host:10001``). Without either the render is one process and Ray is
+    not imported. ``segment``: frames per segment (default: the frames split evenly over the workers, at
+    most 240); ``warmup``: frames each segment dreams before its first one (not written); ``overlap``:
+    frames cross-faded with the previous segment at each seam.
+    """
+
+    workers: int | None = None
+    ray_address: str | None = None
+    segment: int | None = None
+    warmup: int = FARM_WARMUP
+    overlap: int = FARM_OVERLAP
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers is not None or self.ray_address is not None
+
+    def check(self) -> None:
+        check_positive_int("workers", self.workers, allow_none=True)
+        check_positive_int("segment", self.segment, allow_none=True)
+        for name in ("warmup", "overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise DreamError(f"{name} must be a whole number of at least 0, got {value!r}")
+        if self.segment is not None and self.segment <= self.overlap:
+            raise DreamError(f"segment ({self.segment} frames) must be longer than the overlap "
+                             f"({self.overlap} frames): give a larger --segment or a smaller --overlap")
+        if self.workers is not None and self.ray_address is not None:
+            raise DreamError("give --workers (a local Ray) or --ray ADDRESS (a running cluster), not both")
+        if self.ray_address is not None and not str(self.ray_address).strip():
+            raise DreamError("--ray needs an address: auto, host:port or ray://host:10001")

@@ -78,8 +78,9 @@ class FrameStore:
             temp.write_text(json.dumps(self.settings, indent=1, sort_keys=True))
             os.replace(temp, settings_file)
 
-    def path(self, index: int) -> Path:
-        return self.folder / f"{index:06d}.png"
+    def path(self, index: int, kind: str = "") -> Path:
+        """The PNG of finished frame ``index``; with a ``kind`` (e.g. "head-"), of a partial result."""
+        return self.folder / f"{kind}{index:06d}.png"
 
     def finished(self) -> int:
         """How many frames, from the first, are stored without a gap."""
@@ -88,19 +89,19 @@ class FrameStore:
             count += 1
         return count
 
-    def load(self, index: int) -> np.ndarray:
+    def load(self, index: int, kind: str = "") -> np.ndarray:
         from .media import read_image
 
-        return read_image(self.path(index))
+        return read_image(self.path(index, kind))
 
-    def save(self, index: int, frame: np.ndarray) -> None:
+    def save(self, index: int, frame: np.ndarray, kind: str = "") -> None:
         import cv2
 
         # Fast PNG (compression 1): these are scratch files, written once per frame on the hot path.
-        temp = self.folder / f"{index:06d}.tmp.png"
+        temp = self.folder / f"{kind}{index:06d}.tmp.png"
         if not cv2.imwrite(str(temp), np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise DreamError(f"cannot write {temp}: is the disk full?")
-        os.replace(temp, self.path(index))
+        os.replace(temp, self.path(index, kind))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -117,23 +118,24 @@ def _first_difference(stored, current) -> str:
 
 def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, store: FrameStore | None,
              *, total: int | None = None, quiet: bool = False, description: str = "dreaming",
-             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> int:
+             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None, first_index: int = 0) -> int:
     """Run the frame loop until the source ends; returns the number of frames written to the sink.
 
     source: uint8 (H, W, 3) RGB frames. Frames already in ``store`` are not dreamed again: they are
     read back, written to the sink, and become the "previous dream" of the next frame. ``on_frame``
     (index, source frame, dream) is called for every frame, e.g. for metrics. If the loop fails before
-    any frame is finished, the work folder is removed.
+    any frame is finished, the work folder is removed. ``first_index``: the frame number of the source's
+    first frame (a segment of a render farm starts inside the render; schedules and seeds follow it).
     """
     try:
-        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame)
+        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index)
     except BaseException:
         if store is not None and store.finished() == 0:
             store.remove()  # nothing to resume: leave nothing behind
         raise
 
 
-def _run(source, carry, dream, sink, store, total, quiet, description, on_frame) -> int:
+def _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index) -> int:
     from tqdm import tqdm
 
     finished = store.finished() if store is not None else 0
@@ -142,7 +144,7 @@ def _run(source, carry, dream, sink, store, total, quiet, description, on_frame)
     previous_source = previous_dream = None
     count = 0
     with tqdm(total=total, disable=quiet, unit="frame", desc=description, dynamic_ncols=True) as bar:
-        for index, frame in enumerate(source):
+        for index, frame in enumerate(source, first_index):
             if index < finished:
                 result = store.load(index)
                 if frame is not None and result.shape != frame.shape:

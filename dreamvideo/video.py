@@ -18,7 +18,8 @@ import numpy as np
 
 from .animation import MaskSource, carried_steps_schedule, check_schedules, dream_frame, make_dreamer, \
     prepare_animation, to_uint8
-from .options import default_output, file_identity, package_version, parse_fps, plain_value
+from .options import FarmOptions, default_output, file_identity, package_version, parse_fps, plain_value, \
+    split_options
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -71,15 +72,56 @@ def parse_time(value, fps, name: str) -> int | None:
     return frame
 
 
-def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
-                 **options) -> str:
-    """Dream every frame of a video, carrying the dream along the optical flow; returns the output path.
+@dataclass
+class VideoJob:
+    """One video render, checked and resolved, before any frame is dreamed (shared by the single process
+    and the render farm). Frame numbers count from the render's first frame (``start`` in the source)."""
 
-    Output by extension: ``.mp4`` (H.264 with the source's audio), ``.gif``, or a folder of PNG frames
-    (a path ending in ``/`` or an existing folder). Default: ``<stem>_dream.mp4`` beside the input.
-    Options: those of :class:`DreamOptions` and :class:`VideoOptions`. ``preview``: a quick look at
-    reduced size and steps (the first 5 s unless start/end are given), written as ``<name>_preview``.
-    """
+    input: str
+    output: str
+    dream_opts: Any
+    video_opts: VideoOptions
+    fps: Any
+    start: int
+    end: int | None
+    total: int
+    has_audio: bool
+    plain_options: dict
+
+    def source(self) -> dict:
+        """What identifies the source frames (for resuming, with the options)."""
+        return {"command": "video", "input": file_identity(self.input), "fps": str(self.fps),
+                "start_frame": self.start, "end_frame": self.end}
+
+    def settings(self) -> dict:
+        """The resolved settings that decide the frames (what a resumed render must match)."""
+        return resume_settings(self.output, self.source(), self.plain_options)
+
+    def frames(self):
+        """The source frames to dream: uint8 (H, W, 3) RGB, at the render's rate and size."""
+        from . import media
+
+        return media.read_frames(self.input, start_frame=self.start, end_frame=self.end,
+                                 fps=self.video_opts.fps and self.fps, max_side=self.dream_opts.max_side)
+
+    def mask(self, first: int = 0) -> MaskSource:
+        """The --mask strengths from render frame ``first`` on."""
+        return MaskSource(self.dream_opts.mask, frames=self.total - first, fps=self.fps,
+                          start_frame=self.start + first)
+
+    def open_sink(self):
+        from . import media
+
+        return media.open_sink(self.output, fps=self.fps, audio_from=self.input if self.has_audio else None,
+                               audio_start=self.start / float(self.fps), quality=self.video_opts.quality)
+
+    def finish(self) -> None:
+        write_render_file("video", self.input, self.output, self.plain_options)
+
+
+def prepare_video(input: str | os.PathLike, output: str | os.PathLike | None, options: dict,
+                  preview: bool = False) -> VideoJob:
+    """Check a video render's input, output and options (DreamError on any problem) without dreaming."""
     from . import media
 
     output = str(output) if output is not None else default_output(input, ".mp4")
@@ -95,35 +137,26 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
     total = _expected_frames(count, start, end)
     if total == 0:
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
-    source = {"command": "video", "input": file_identity(input), "fps": str(fps), "start_frame": start,
-              "end_frame": end}
-    frames = media.read_frames(input, start_frame=start, end_frame=end, fps=video_opts.fps and fps,
-                               max_side=dream_opts.max_side)
-    plain_options = dream_frames(frames, output, total=total, fps=fps, dream_opts=dream_opts, video_opts=video_opts,
-                                 source=source, start_frame=start, audio_from=input if info.has_audio else None,
-                                 audio_start=start / float(fps))
-    write_render_file("video", input, output, plain_options)
-    return output
+    check_video_options(dream_opts, video_opts, total)
+    if dream_opts.mask is not None:
+        MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)  # checks it before any work
+    plain_options = video_plain_options(dream_opts, video_opts, total)
+    return VideoJob(str(input), output, dream_opts, video_opts, fps, start, end, total, info.has_audio,
+                    plain_options)
 
 
-def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, dream_opts, video_opts,
-                 source: dict, start_frame: int = 0, audio_from=None, audio_start: float = 0.0) -> dict:
-    """The video frame loop on any source of uint8 (H, W, 3) RGB frames: flow carry, blend, dream, sink.
+def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
+    """The carry and dream steps of the frame loop (see :mod:`dreamvideo.render`) for a video.
 
-    ``total``: the frames the source yields; ``source``: what identifies it (for resuming, with the
-    options); ``start_frame``: where a --mask video starts. Used by render_video and by the GAN's
-    ``--dream``. Returns the resolved options as plain values (for the render file).
+    ``mask``: an object with ``strength(index, height, width)`` (a :class:`MaskSource`), indices counting
+    from the render's first frame.
     """
-    from . import media, motion
-    from .render import CarryResult, FrameStore, run_loop
-    from .schedules import as_schedule, validate
+    from . import motion
+    from .render import CarryResult
+    from .schedules import as_schedule
 
     blend_schedule = as_schedule(video_opts.blend, name="blend")
-    motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
-    validate(blend_schedule, total, minimum=0.0, maximum=1.0)
-    check_schedules(dream_opts, total)
-    carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, total)
-    mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start_frame)
+    carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, 1)
     dreamer = make_dreamer(dream_opts)
 
     def carry(index, frame, previous_source, previous_dream):
@@ -152,15 +185,87 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
         return to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
                                      steps=carried_result.steps, strength=carried_result.strength))
 
-    plain_options = {**dream_opts.resolved(frames=total),
-                     **{k: plain_value(v, total) for k, v in vars(video_opts).items() if k != "restart"}}
-    settings = {"version": package_version(), "output": output, **source, **plain_options}
-    store = FrameStore(output, settings, restart=video_opts.restart)
+    return carry, dream
+
+
+def starts_new_shot(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptions) -> bool:
+    """Whether the carry restarts the dream at ``frame`` (a scene cut after source frame ``previous``)."""
+    from . import motion
+
+    if np.array_equal(previous, frame):
+        return False
+    forward, backward = motion.flow_pair(previous, frame, video_opts.flow, video_opts.flow_preset)
+    return motion.is_scene_cut(previous, frame, motion.consistency_weight(forward, backward), backward=backward)
+
+
+def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                 **options) -> str:
+    """Dream every frame of a video, carrying the dream along the optical flow; returns the output path.
+
+    Output by extension: ``.mp4`` (H.264 with the source's audio), ``.gif``, or a folder of PNG frames
+    (a path ending in ``/`` or an existing folder). Default: ``<stem>_dream.mp4`` beside the input.
+    Options: those of :class:`DreamOptions`, :class:`VideoOptions` and :class:`FarmOptions` (``workers``
+    or ``ray_address`` split the video into segments dreamed on Ray, see :mod:`dreamvideo.farm`).
+    ``preview``: a quick look at reduced size and steps (the first 5 s unless start/end are given),
+    written as ``<name>_preview``.
+    """
+    farm_opts, options = split_options(FarmOptions, options)
+    farm_opts.check()
+    job = prepare_video(input, output, options, preview)
+    if farm_opts.distributed:
+        from .farm import render_on_ray
+
+        render_on_ray([job], farm_opts)
+        return job.output
+    dream_frames(job.frames(), job.output, total=job.total, fps=job.fps, dream_opts=job.dream_opts,
+                 video_opts=job.video_opts, source=job.source(), start_frame=job.start,
+                 audio_from=job.input if job.has_audio else None, audio_start=job.start / float(job.fps))
+    job.finish()
+    return job.output
+
+
+def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, dream_opts, video_opts,
+                 source: dict, start_frame: int = 0, audio_from=None, audio_start: float = 0.0) -> dict:
+    """The video frame loop on any source of uint8 (H, W, 3) RGB frames: flow carry, blend, dream, sink.
+
+    ``total``: the frames the source yields; ``source``: what identifies it (for resuming, with the
+    options); ``start_frame``: where a --mask video starts. Used by render_video and by the GAN's
+    ``--dream``. Returns the resolved options as plain values (for the render file).
+    """
+    from . import media
+    from .render import FrameStore, run_loop
+
+    check_video_options(dream_opts, video_opts, total)
+    mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start_frame)
+    carry, dream = frame_recipe(dream_opts, video_opts, mask)
+    plain_options = video_plain_options(dream_opts, video_opts, total)
+    store = FrameStore(output, resume_settings(output, source, plain_options), restart=video_opts.restart)
     with media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
                          quality=video_opts.quality, codec=video_opts.codec) as sink:
         run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
     store.remove()
     return plain_options
+
+
+def check_video_options(dream_opts, video_opts: VideoOptions, total: int) -> None:
+    """Check the flow method and every scheduled setting over ``total`` frames, before any work."""
+    from . import motion
+    from .schedules import as_schedule, validate
+
+    motion.check_flow_method(video_opts.flow, video_opts.flow_preset)
+    validate(as_schedule(video_opts.blend, name="blend"), total, minimum=0.0, maximum=1.0)
+    check_schedules(dream_opts, total)
+    carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, total)
+
+
+def video_plain_options(dream_opts, video_opts: VideoOptions, total: int) -> dict:
+    """Every resolved option of a video render as plain values (render file and resume settings)."""
+    return {**dream_opts.resolved(frames=total),
+            **{k: plain_value(v, total) for k, v in vars(video_opts).items() if k != "restart"}}
+
+
+def resume_settings(output: str, source: dict, plain_options: dict) -> dict:
+    return {"version": package_version(), "output": output, **source, **plain_options}
 
 
 def _expected_frames(count: int, start: int, end: int | None) -> int:
