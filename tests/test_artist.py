@@ -319,8 +319,33 @@ def test_noise_zoom_without_input_has_no_input_path(cli, tmp_path, tiny_args, fa
     document = read_render_file(tmp_path / ("noise.gif" + RENDER_SUFFIX))
     assert document["input"] is None and document["options"]["size"] == "48x40"
     assert cli("render", tmp_path / ("noise.gif" + RENDER_SUFFIX), "-o", tmp_path / "again.gif").code == 0
-    for a, b in zip(facts.decoded_frames(output), facts.decoded_frames(tmp_path / "again.gif")):
+    first, second = facts.decoded_frames(output), facts.decoded_frames(tmp_path / "again.gif")
+    assert len(first) == len(second) == 2
+    for a, b in zip(first, second):
         assert np.array_equal(a, b)
+
+
+def test_zoom_with_a_colour_reference_renders_again_after_the_project_moved(cli, project, tmp_path, tiny_args,
+                                                                           facts):
+    write_png(project / "palette.png", np.clip(picture(seed=7).astype(int) + 100, 0, 255))
+    result = cli("zoom", project / "picture.png", "-o", f"{project}/frames/", "--frames", "3",
+                 "--colour-reference", project / "palette.png", *tiny_args)
+    assert result.code == 0, result.err
+    render_file = project / ("frames" + RENDER_SUFFIX)
+    assert read_render_file(render_file)["options"]["colour_reference"] == "palette.png"
+    first = facts.png_frames(project / "frames")
+    assert len(first) == 3
+    # The reference matters: the frames take its lightness, far from the picture's own.
+    assert first[0].mean() > read_png(project / "picture.png").mean() + 40
+
+    moved = Path(shutil.move(str(project), str(tmp_path / "moved")))
+    shutil.rmtree(moved / "frames")
+    result = cli("render", moved / ("frames" + RENDER_SUFFIX), "-q")
+    assert result.code == 0, result.err
+    second = facts.png_frames(moved / "frames")
+    assert len(second) == 3
+    for index, (a, b) in enumerate(zip(first, second)):
+        assert np.array_equal(a, b), f"frame {index} differs"
 
 
 # ------------------------------------------------------------------------------------------ 4. bad render files

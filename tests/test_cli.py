@@ -120,23 +120,6 @@ def test_help_exits_0_and_mentions_every_option(cli):
         assert flag in main_help.out
 
 
-def test_every_cli_flag_is_an_api_keyword():
-    import inspect
-
-    from dreamvideo.api import DreamOptions, dream_image
-    from dreamvideo.cli import build_main_parser, build_zoom_parser
-    from dreamvideo.video import VideoOptions, render_video
-    from dreamvideo.zoom import ZoomOptions, render_zoom
-
-    api = {f.name for f in fields(DreamOptions) + fields(VideoOptions) + fields(ZoomOptions) if f.init}
-    for function in (dream_image, render_video, render_zoom):
-        api |= {name for name, parameter in inspect.signature(function).parameters.items()
-                if parameter.kind is parameter.KEYWORD_ONLY}
-    for parser in (build_main_parser(), build_zoom_parser()):
-        destinations = {a.dest for a in parser._actions if a.dest not in ("help", "input", "output")}
-        assert destinations <= api, destinations - api
-
-
 # ------------------------------------------------------------------------------------------ user errors
 
 

@@ -135,6 +135,26 @@ def test_restart_on_a_fresh_output_just_renders(tmp_path, video_render, facts):
     assert len(facts.png_frames(tmp_path / "out")) == 3 and work_folders(tmp_path) == []
 
 
+def test_render_restart_discards_the_frames_of_an_interrupted_render(tmp_path, video_render, cli, monkeypatch,
+                                                                     facts):
+    from dreamvideo import video
+
+    assert video_render(f"{tmp_path}/first/", "--end", "6f").code == 0
+    render_file = tmp_path / "first.dreamvideo.json"
+    again = f"{tmp_path}/again/"
+    DreamCounter(video, monkeypatch, stop_at=3)
+    assert cli("render", render_file, "-o", again, "-q").code == 130
+    counter = DreamCounter(video, monkeypatch, stop_at=1)
+    assert cli("render", render_file, "-o", again, "-q").code == 130
+    assert counter.calls == [3]  # without --restart, render resumes
+    counter = DreamCounter(video, monkeypatch)
+    assert cli("render", render_file, "-o", again, "--restart", "-q").code == 0
+    assert counter.calls == list(range(6))  # with it, everything is dreamed afresh
+    assert facts.png_frames(tmp_path / "again") and work_folders(tmp_path) == []
+    for a, b in zip(facts.png_frames(tmp_path / "first"), facts.png_frames(tmp_path / "again")):
+        assert np.array_equal(a, b)
+
+
 # ------------------------------------------------------------------------------------------ zoom
 
 
@@ -215,6 +235,7 @@ def test_run_loop_replays_stored_frames_and_dreams_the_rest(tmp_path):
     count = run_loop(iter(source), carry, dream, resumed, store, quiet=True,
                      on_frame=lambda index, frame, result: seen.append(index))
     assert count == 6 and calls == [4, 5] and seen == list(range(6))
+    assert len(resumed.frames) == len(unbroken.frames) == 6
     assert all(np.array_equal(a, b) for a, b in zip(resumed.frames, unbroken.frames))
 
 

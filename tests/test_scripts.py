@@ -1,5 +1,6 @@
 """The example render scripts in scripts/ run, at a tiny size, and make what they promise."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,14 @@ def test_video_examples_render_six_frames(tmp_path, script):
 
 
 def test_zoom_example_makes_a_looping_gif(tmp_path):
+    from PIL import Image
+
     out = tmp_path / "zoom.gif"
     run_script("example_zoom_loop.py", "samples/coffee.png", out)
     frames = list(media.read_frames(out, fps=24))
     assert len(frames) == 12 and max(frames[0].shape[:2]) == 64
+    with Image.open(out) as gif:  # loops forever, in the NETSCAPE2.0 extension
+        assert gif.info.get("loop") == 0 and b"NETSCAPE2.0" in out.read_bytes()
+    # Seamless: it was rendered with loop=True and its overlap frames are folded into the head.
+    settings = json.loads((tmp_path / "zoom.gif.dreamvideo.json").read_text())["options"]
+    assert settings["loop"] is True and settings["frames"] == 12
