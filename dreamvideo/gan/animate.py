@@ -1,0 +1,208 @@
+"""GAN animations: a latent walk, a morph by latent arithmetic, and both dreamed as a video.
+
+Frames are generated at the GAN's size, upscaled ``scale`` times (Lanczos) and written by the project's
+sinks (``.gif``, ``.mp4``, a ``frames/`` folder); with ``dream=True`` they go through the video path
+instead (:func:`dreamvideo.video.dream_frames`: optical-flow carry, blend, dream kernel), so the dream moves
+with the GAN's motion.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DreamError
+from ..options import DreamOptions, check_positive_int, check_quality, parse_fps, split_options
+from . import checkpoint
+from .latent import INVERT_STEPS, Inverter, keyframe_latents, walk_latents
+
+logger = logging.getLogger(__name__)
+
+GENERATE_BATCH = 32
+
+
+@dataclass
+class AnimationOptions:
+    """What walks and morphs share: frames, rate, upscaling, MP4 quality, and the dream switch with the
+    video carry's options (used only with ``dream``)."""
+
+    frames: int = 120
+    fps: Any = 24
+    scale: int = 4
+    quality: int = 18
+    dream: bool = False
+    blend: Any = 0.9
+    carried_steps: Any = None
+    flow: str = "dis"
+    flow_preset: str = "medium"
+    restart: bool = False
+
+    def check(self) -> None:
+        check_positive_int("frames", self.frames)
+        check_positive_int("scale", self.scale)
+        check_quality(self.quality)
+        parse_fps(self.fps)
+
+
+@dataclass
+class WalkOptions(AnimationOptions):
+    """``gan walk``: ``keyframes`` random latents visited; ``loop``: return to the first."""
+
+    keyframes: int = 6
+    loop: bool = True
+
+
+@dataclass
+class MorphOptions(AnimationOptions):
+    """``gan morph``: ``from_dir``/``to_dir`` pictures whose mean latents give the direction of change;
+    ``invert_steps``: gradient steps of the inversion."""
+
+    frames: int = 60
+    from_dir: str | None = None
+    to_dir: str | None = None
+    invert_steps: int = INVERT_STEPS
+
+
+def _split(options: dict, extra_cls, what: str):
+    dream_opts, rest = split_options(DreamOptions, options)
+    extra, rest = split_options(extra_cls, rest)
+    if rest:
+        raise DreamError(f"unknown option {sorted(rest)[0]!r} for gan {what}")
+    extra.check()
+    return dream_opts, extra
+
+
+def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
+    """uint8 (S, S, 3) -> (S * scale, S * scale, 3), Lanczos."""
+    import cv2
+
+    if scale == 1:
+        return frame
+    side = frame.shape[0] * scale
+    return np.clip(cv2.resize(frame, (side, side), interpolation=cv2.INTER_LANCZOS4), 0, 255).astype(np.uint8)
+
+
+def generate(generator, latents: np.ndarray) -> np.ndarray:
+    """uint8 (N, S, S, 3) pictures of float32 latents (N, latent_dim), in batches (inference mode)."""
+    from .data import to_uint8
+
+    return np.concatenate([to_uint8(generator(latents[i:i + GENERATE_BATCH], training=False))
+                           for i in range(0, len(latents), GENERATE_BATCH)])
+
+
+def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts: AnimationOptions,
+           source: dict) -> str:
+    """Upscale and write the frames, or dream them as a video (``opts.dream``)."""
+    from .. import media
+
+    fps = parse_fps(opts.fps)
+    frames = (upscale(frame, opts.scale) for frame in frames_small)
+    if opts.dream:
+        from ..video import VideoOptions, dream_frames
+
+        video_opts = VideoOptions(**{f.name: getattr(opts, f.name) for f in fields(VideoOptions)
+                                     if hasattr(opts, f.name) and f.name != "fps"})
+        dream_frames(frames, output, total=len(frames_small), fps=fps, dream_opts=dream_opts,
+                     video_opts=video_opts, source=source)
+        return output
+    from tqdm import tqdm
+
+    with media.open_sink(output, fps=fps, quality=opts.quality) as sink:
+        for frame in tqdm(frames, total=len(frames_small), disable=dream_opts.quiet, unit="frame",
+                          desc="writing", dynamic_ncols=True):
+            sink.write(frame)
+    return output
+
+
+def _check_output(output: str, *inputs) -> str:
+    from .. import media
+
+    kind = media.check_output(output)
+    if kind == "image":
+        raise DreamError(f"cannot write an animation to {output}: use .gif, .mp4 or a folder ending in /")
+    for path in inputs:
+        if path is not None and Path(output).resolve() == Path(path).resolve():
+            raise DreamError(f"{output}: is an input file itself; choose another output name")
+    return output
+
+
+def walk(model: str | os.PathLike, output: str | os.PathLike | None = None, **options) -> str:
+    """Walk the latent space of a trained GAN into an animation; returns the output path.
+
+    ``keyframes`` random latents (from ``seed``) are visited along great circles at constant angular
+    speed; with ``loop`` the walk returns to the first, seamlessly. Output: ``.gif`` (default
+    ``<model stem>_walk.gif`` beside the model), ``.mp4`` or a folder ending in ``/``. Options: those of
+    :class:`WalkOptions`, and with ``dream=True`` every dream option (:class:`DreamOptions`).
+    """
+    dream_opts, opts = _split(options, WalkOptions, "walk")
+    check_positive_int("keyframes", opts.keyframes)
+    if opts.keyframes < 2:
+        raise DreamError(f"keyframes must be at least 2 for a walk, got {opts.keyframes}")
+    output = str(output) if output is not None else str(Path(model).with_name(Path(model).stem + "_walk.gif"))
+    _check_output(output, model)
+    generator, meta = checkpoint.load_generator(model)
+    latents = walk_latents(keyframe_latents(opts.keyframes, meta["options"]["latent_dim"], dream_opts.seed),
+                           opts.frames, loop=opts.loop)
+    frames = generate(generator, latents)
+    source = {"command": "gan walk", "model": _identity(model), "keyframes": opts.keyframes, "loop": opts.loop,
+              "frames": opts.frames, "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
+    return _write(frames, output, dream_opts, opts, source)
+
+
+def morph(model: str | os.PathLike, face: str | os.PathLike, other: str | os.PathLike | None = None,
+          output: str | os.PathLike | None = None, **options) -> str:
+    """Morph a face by latent arithmetic; returns the output path.
+
+    ``face`` is inverted into the GAN's latent space (see :class:`Inverter`). With ``other`` (a second
+    face), the animation goes from the first face's latent to the second's in a straight line; with
+    ``from_dir`` and ``to_dir``, it adds a * (mean latent of to_dir - mean latent of from_dir), a from 0
+    to 1. The first frame is the reconstruction of ``face``. Output: ``.gif`` (default
+    ``<face stem>_morph.gif`` beside the face), ``.mp4`` or a folder. Options: :class:`MorphOptions`, and
+    with ``dream=True`` every dream option.
+    """
+    from ..media import read_image
+    from .data import load_images, square
+
+    dream_opts, opts = _split(options, MorphOptions, "morph")
+    check_positive_int("invert steps", opts.invert_steps)
+    folders = (opts.from_dir, opts.to_dir)
+    if other is None and None in folders:
+        if folders == (None, None):
+            raise DreamError("morph needs a second face or two folders: give FACE2, or --from DIR_A --to DIR_B")
+        raise DreamError(f"morph needs both --from and --to folders, got only --{'from' if opts.from_dir else 'to'}")
+    if other is not None and folders != (None, None):
+        raise DreamError("morph takes a second face or --from/--to folders, not both")
+    output = str(output) if output is not None else str(Path(face).with_name(Path(face).stem + "_morph.gif"))
+    _check_output(output, model, face, other)
+    generator, meta = checkpoint.load_generator(model)
+    size = int(meta["options"]["size"])
+    faces = np.stack([square(read_image(path), size) for path in (face, other) if path is not None])
+    groups = [] if other is not None else [load_images(opts.from_dir, size), load_images(opts.to_dir, size)]
+    inverter = Inverter(generator, steps=opts.invert_steps, seed=dream_opts.seed)
+    # One batch for everything: the faces and both folders are inverted together.
+    latents = inverter.invert(np.concatenate([faces] + groups))
+    start = latents[0]
+    if other is not None:
+        direction = latents[1] - start
+    else:
+        count_a = len(groups[0])
+        group_a, group_b = latents[len(faces):len(faces) + count_a], latents[len(faces) + count_a:]
+        direction = group_b.mean(axis=0) - group_a.mean(axis=0)
+    amounts = np.linspace(0.0, 1.0, opts.frames) if opts.frames > 1 else np.zeros(1)
+    frames = generate(generator, (start[None] + amounts[:, None] * direction[None]).astype(np.float32))
+    source = {"command": "gan morph", "model": _identity(model), "face": _identity(face),
+              "other": _identity(other) if other is not None else None, "from_dir": opts.from_dir,
+              "to_dir": opts.to_dir, "invert_steps": opts.invert_steps, "frames": opts.frames,
+              "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
+    return _write(frames, output, dream_opts, opts, source)
+
+
+def _identity(path) -> dict:
+    from ..options import file_identity
+
+    return file_identity(path)
