@@ -16,3 +16,4 @@ from .api import dream_array, dream_image  # noqa: E402,F401
 from .objectives import Objective, guide, layers, style, tv  # noqa: E402,F401
 from .video import render_video  # noqa: E402,F401
 from .zoom import render_zoom  # noqa: E402,F401
+from . import gan  # noqa: E402,F401

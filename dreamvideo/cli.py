@@ -22,7 +22,8 @@ from .zoom import ZoomOptions
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("models", "zoom", "render", "measure")
+COMMANDS = ("models", "zoom", "render", "measure", "gan")
+GAN_COMMANDS = ("train", "walk", "morph")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -322,6 +323,121 @@ def run_zoom(args) -> int:
         print(f"wrote {output}", file=sys.stderr)
     return 0
 
+# -- gan ---------------------------------------------------------------------------------------------
+
+
+def _add_gan_train_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--size", type=int, default=64, metavar="PX",
+                       help="picture side the GAN makes: 32, 64 or 128 (default 64)")
+    group.add_argument("--epochs", type=_positive_int, default=50, metavar="N",
+                       help="passes over the pictures in all, counting a resumed run's (default 50)")
+    group.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                       help="pictures per step (default 32)")
+    group.add_argument("--latent-dim", type=_positive_int, default=100, metavar="N",
+                       help="length of the latent vector (default 100)")
+    group.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                       help="augment with horizontal flips (default on)")
+
+
+def _add_gan_animation_options(parser: argparse.ArgumentParser, walk: bool, dream: bool = True) -> None:
+    group = parser.add_argument_group("animation")
+    group.add_argument("--frames", type=_positive_int, default=120, metavar="N", help="frames (default 120)")
+    if walk:
+        group.add_argument("--keyframes", type=_positive_int, default=6, metavar="N",
+                           help="random latents the walk visits, at least 2 (default 6)")
+        group.add_argument("--loop", action=argparse.BooleanOptionalAction, default=True,
+                           help="return to the first latent, seamlessly (default on)")
+    group.add_argument("--fps", default="24", metavar="RATE", help="frame rate (default 24)")
+    group.add_argument("--scale", type=_positive_int, default=4, metavar="N",
+                       help="Lanczos upscaling of the GAN's pictures (default 4)")
+    group.add_argument("--quality", type=int, default=18, metavar="CRF",
+                       help="MP4 quality: H.264 CRF, 0 (lossless) to 51 (worst); default 18")
+    if not dream:
+        return
+    group.add_argument("--dream", action="store_true",
+                       help="dream the frames as a video (optical-flow carry and every dream option below)")
+    group.add_argument("--blend", type=_number_or_schedule, default=0.9, metavar="X",
+                       help="with --dream: share of the carried dream in each new frame, 0..1 (default 0.9)")
+    group.add_argument("--carried-steps", type=_int_or_schedule, metavar="N",
+                       help="with --dream: steps per octave for carried frames (default: a share of --steps)")
+    group.add_argument("--flow", choices=("dis", "farneback"), default="dis", help="with --dream: optical flow")
+    group.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"), default="medium",
+                       help="with --dream: DIS flow preset (default medium)")
+    group.add_argument("--restart", action="store_true",
+                       help="with --dream: discard finished frames of an interrupted render of this output")
+
+
+def build_gan_parser(command: str | None) -> argparse.ArgumentParser:
+    """``dreamvideo gan train|walk|morph``, or the compact ``dreamvideo gan --image_dir DIR --output_file X``."""
+    from .gan import MorphOptions, TrainOptions, WalkOptions
+
+    if command == "train":
+        parser = _Parser(prog="dreamvideo gan train",
+                         description="Train a DCGAN on the pictures in a folder (recursively; centre-cropped, "
+                                     "resized). Rerun the same command to resume from the last checkpoint.")
+        parser.add_argument("image_dir", help="folder of pictures")
+        parser.add_argument("-o", "--output", help="model file (default <IMAGE_DIR>.gan beside the folder); a "
+                                                   "sample grid <name>.samples.png is written beside it")
+        _add_gan_train_options(parser)
+        parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same model (default 0)")
+        parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+        return _use_api_defaults(parser, TrainOptions)
+    if command in ("walk", "morph"):
+        walk = command == "walk"
+        parser = _Parser(
+            prog=f"dreamvideo gan {command}",
+            description="Walk a trained GAN's latent space into an animation (.gif, .mp4 or frames/)." if walk else
+            "Morph a face: invert it into the GAN's latent space and move it toward a second face, or along the "
+            "direction from the pictures of --from to those of --to.")
+        parser.add_argument("gan_file", metavar="MODEL", help="a .gan model made by 'dreamvideo gan train' (--model "
+                                                               "is the dream's backbone, for --dream)")
+        if not walk:
+            parser.add_argument("face", help="picture of the face to start from")
+            parser.add_argument("other", nargs="?", help="second face to morph into (or use --from and --to)")
+            group = parser.add_argument_group("morph")
+            group.add_argument("--from-dir", "--from", metavar="DIR", help="pictures of the starting group")
+            group.add_argument("--to-dir", "--to", metavar="DIR", help="pictures of the group to move toward")
+            group.add_argument("--invert-steps", type=_positive_int, default=200, metavar="N",
+                               help="gradient steps finding each picture's latent (default 200)")
+        parser.add_argument("-o", "--output", help=".gif (default <name>_walk.gif or <face>_morph.gif), .mp4, or "
+                                                   "a folder ending in / for PNG frames")
+        _add_gan_animation_options(parser, walk)
+        add_dream_options(parser)
+        return _use_api_defaults(parser, DreamOptions, WalkOptions if walk else MorphOptions)
+    parser = _Parser(prog="dreamvideo gan",
+                     description="Train a GAN on a folder of pictures, then walk its latent space into an "
+                                 "animation. The steps one by one: 'dreamvideo gan train --help', "
+                                 "'dreamvideo gan walk --help', 'dreamvideo gan morph --help'.")
+    parser.add_argument("--image_dir", "--image-dir", required=True, metavar="DIR", help="folder of pictures")
+    parser.add_argument("--output_file", "--output-file", required=True, metavar="FILE",
+                        help="the animation: .gif, .mp4, or a folder ending in /; the model is kept as "
+                             "<DIR>.gan beside the folder (rerun to resume or to train more)")
+    _add_gan_train_options(parser)
+    _add_gan_animation_options(parser, walk=True, dream=False)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    return _use_api_defaults(parser, TrainOptions, WalkOptions)
+
+
+def run_gan(args) -> int:
+    from . import gan
+
+    options = vars(args).copy()
+    command = options.pop("gan_command")
+    if command == "train":
+        output = gan.train(options.pop("image_dir"), options.pop("output"), **options)
+    elif command == "walk":
+        output = gan.walk(options.pop("gan_file"), options.pop("output"), **options)
+    elif command == "morph":
+        output = gan.morph(options.pop("gan_file"), options.pop("face"), options.pop("other"), options.pop("output"),
+                           **options)
+    else:
+        output = gan.animate(options.pop("image_dir"), options.pop("output_file"), **options)
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
 
 def _configure_logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="dreamvideo: %(message)s")
@@ -343,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         parser, runner, argv = build_render_parser(), run_render, argv[1:]
     elif command == "zoom":
         parser, runner, argv = build_zoom_parser(), run_zoom, argv[1:]
+    elif command == "gan":
+        gan_command = argv[1] if len(argv) > 1 and argv[1] in GAN_COMMANDS else None
+        parser, runner, argv = build_gan_parser(gan_command), run_gan, argv[2 if gan_command else 1:]
+        parser.set_defaults(gan_command=gan_command)
     else:
         parser, runner = build_main_parser(), run_main
     try:

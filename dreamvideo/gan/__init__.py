@@ -6,7 +6,7 @@
     dv.gan.morph(model, "a.png", "b.png", "morph.gif")
     dv.gan.animate("faces/", "animation.gif", epochs=5)     # train, then walk
 
-Modules: ``data`` (folder loading), ``model`` (the networks), ``train`` (training and checkpoints),
+Modules: ``data`` (folder loading), ``model`` (the networks), ``training`` (training and checkpoints),
 ``checkpoint`` (the ``.gan`` file), ``latent`` (slerp walks and inversion), ``animate`` (the recipes).
 TensorFlow is imported only when a function runs.
 """
@@ -17,7 +17,7 @@ import os
 
 from ..errors import DreamError
 from .animate import MorphOptions, WalkOptions, morph, walk
-from .train import TrainOptions, default_model_path, train
+from .training import TrainOptions, default_model_path, train
 
 __all__ = ["train", "walk", "morph", "animate", "TrainOptions", "WalkOptions", "MorphOptions"]
 

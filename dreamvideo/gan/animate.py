@@ -68,13 +68,19 @@ class MorphOptions(AnimationOptions):
     invert_steps: int = INVERT_STEPS
 
 
-def _split(options: dict, extra_cls, what: str):
+def _split(options: dict, extra_cls, what: str, preview: bool, output: str | None):
+    """(DreamOptions, the recipe's options, output): checked, with the preview's reductions if asked."""
+    from ..options import preview_options, preview_output
+
+    if preview:
+        options = preview_options(options)
+        output = preview_output(output) if output is not None else None
     dream_opts, rest = split_options(DreamOptions, options)
     extra, rest = split_options(extra_cls, rest)
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for gan {what}")
     extra.check()
-    return dream_opts, extra
+    return dream_opts, extra, output
 
 
 def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
@@ -101,7 +107,7 @@ def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts
     from .. import media
 
     fps = parse_fps(opts.fps)
-    frames = (upscale(frame, opts.scale) for frame in frames_small)
+    frames = (media.resize_max_side(upscale(frame, opts.scale), dream_opts.max_side) for frame in frames_small)
     if opts.dream:
         from ..video import VideoOptions, dream_frames
 
@@ -131,44 +137,48 @@ def _check_output(output: str, *inputs) -> str:
     return output
 
 
-def walk(model: str | os.PathLike, output: str | os.PathLike | None = None, **options) -> str:
-    """Walk the latent space of a trained GAN into an animation; returns the output path.
+def walk(gan_file: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+         **options) -> str:
+    """Walk the latent space of the GAN in ``gan_file`` (a ``.gan`` model) into an animation; returns the
+    output path.
 
     ``keyframes`` random latents (from ``seed``) are visited along great circles at constant angular
     speed; with ``loop`` the walk returns to the first, seamlessly. Output: ``.gif`` (default
     ``<model stem>_walk.gif`` beside the model), ``.mp4`` or a folder ending in ``/``. Options: those of
-    :class:`WalkOptions`, and with ``dream=True`` every dream option (:class:`DreamOptions`).
+    :class:`WalkOptions`, and with ``dream=True`` every dream option (:class:`DreamOptions`; ``max_side``
+    caps the upscaled frames). ``preview``: the dream's quick-look settings, written as ``<name>_preview``.
     """
-    dream_opts, opts = _split(options, WalkOptions, "walk")
+    output = str(output) if output is not None else str(Path(gan_file).with_name(Path(gan_file).stem + "_walk.gif"))
+    dream_opts, opts, output = _split(options, WalkOptions, "walk", preview, output)
     check_positive_int("keyframes", opts.keyframes)
     if opts.keyframes < 2:
         raise DreamError(f"keyframes must be at least 2 for a walk, got {opts.keyframes}")
-    output = str(output) if output is not None else str(Path(model).with_name(Path(model).stem + "_walk.gif"))
-    _check_output(output, model)
-    generator, meta = checkpoint.load_generator(model)
+    _check_output(output, gan_file)
+    generator, meta = checkpoint.load_generator(gan_file)
     latents = walk_latents(keyframe_latents(opts.keyframes, meta["options"]["latent_dim"], dream_opts.seed),
                            opts.frames, loop=opts.loop)
     frames = generate(generator, latents)
-    source = {"command": "gan walk", "model": _identity(model), "keyframes": opts.keyframes, "loop": opts.loop,
+    source = {"command": "gan walk", "model": _identity(gan_file), "keyframes": opts.keyframes, "loop": opts.loop,
               "frames": opts.frames, "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
     return _write(frames, output, dream_opts, opts, source)
 
 
-def morph(model: str | os.PathLike, face: str | os.PathLike, other: str | os.PathLike | None = None,
-          output: str | os.PathLike | None = None, **options) -> str:
-    """Morph a face by latent arithmetic; returns the output path.
+def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.PathLike | None = None,
+          output: str | os.PathLike | None = None, *, preview: bool = False, **options) -> str:
+    """Morph a face by latent arithmetic in the GAN of ``gan_file``; returns the output path.
 
     ``face`` is inverted into the GAN's latent space (see :class:`Inverter`). With ``other`` (a second
     face), the animation goes from the first face's latent to the second's in a straight line; with
     ``from_dir`` and ``to_dir``, it adds a * (mean latent of to_dir - mean latent of from_dir), a from 0
     to 1. The first frame is the reconstruction of ``face``. Output: ``.gif`` (default
     ``<face stem>_morph.gif`` beside the face), ``.mp4`` or a folder. Options: :class:`MorphOptions`, and
-    with ``dream=True`` every dream option.
+    with ``dream=True`` every dream option; ``preview`` as for :func:`walk`.
     """
     from ..media import read_image
     from .data import load_images, square
 
-    dream_opts, opts = _split(options, MorphOptions, "morph")
+    output = str(output) if output is not None else str(Path(face).with_name(Path(face).stem + "_morph.gif"))
+    dream_opts, opts, output = _split(options, MorphOptions, "morph", preview, output)
     check_positive_int("invert steps", opts.invert_steps)
     folders = (opts.from_dir, opts.to_dir)
     if other is None and None in folders:
@@ -177,9 +187,8 @@ def morph(model: str | os.PathLike, face: str | os.PathLike, other: str | os.Pat
         raise DreamError(f"morph needs both --from and --to folders, got only --{'from' if opts.from_dir else 'to'}")
     if other is not None and folders != (None, None):
         raise DreamError("morph takes a second face or --from/--to folders, not both")
-    output = str(output) if output is not None else str(Path(face).with_name(Path(face).stem + "_morph.gif"))
-    _check_output(output, model, face, other)
-    generator, meta = checkpoint.load_generator(model)
+    _check_output(output, gan_file, face, other)
+    generator, meta = checkpoint.load_generator(gan_file)
     size = int(meta["options"]["size"])
     faces = np.stack([square(read_image(path), size) for path in (face, other) if path is not None])
     groups = [] if other is not None else [load_images(opts.from_dir, size), load_images(opts.to_dir, size)]
@@ -195,7 +204,7 @@ def morph(model: str | os.PathLike, face: str | os.PathLike, other: str | os.Pat
         direction = group_b.mean(axis=0) - group_a.mean(axis=0)
     amounts = np.linspace(0.0, 1.0, opts.frames) if opts.frames > 1 else np.zeros(1)
     frames = generate(generator, (start[None] + amounts[:, None] * direction[None]).astype(np.float32))
-    source = {"command": "gan morph", "model": _identity(model), "face": _identity(face),
+    source = {"command": "gan morph", "model": _identity(gan_file), "face": _identity(face),
               "other": _identity(other) if other is not None else None, "from_dir": opts.from_dir,
               "to_dir": opts.to_dir, "invert_steps": opts.invert_steps, "frames": opts.frames,
               "scale": opts.scale, "fps": str(parse_fps(opts.fps))}

@@ -85,7 +85,7 @@ def forward_flops(model) -> float:
 
 
 def train_step_flops(generator, discriminator) -> float:
-    """FLOPs per training image of one step (see train.py): forward G and D on real and fake, then the
+    """FLOPs per training image of one step (see training.py): forward G and D on real and fake, then the
     generator's gradient through D and G and the discriminator's through D twice, a backward pass costing
     about two forwards: 3 G + 7 D."""
     return 3.0 * forward_flops(generator) + 7.0 * forward_flops(discriminator)
