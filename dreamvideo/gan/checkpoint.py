@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -34,26 +33,26 @@ def save(path: str | os.PathLike, meta: dict, weights: dict[str, list]) -> None:
 
     DreamError (one line, naming the file) if the write fails; the previous file at ``path`` survives.
     """
-    from ..media import _publish, _remove_quietly
+    from ..media.files import publish, remove_quietly, temp_beside
 
     path = Path(path)
     arrays = {"meta": np.array(json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **meta}))}
     for group in GROUPS:
         for i, array in enumerate(weights.get(group, [])):
             arrays[f"{group}/{i:04d}"] = np.asarray(array)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    temp = temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as file:
+        with open(temp, "wb") as file:
             _write_archive(file, arrays)
             file.flush()
             os.fsync(file.fileno())
-        _publish(temp, path)
+        publish(temp, path)
     except OSError as exc:
-        _remove_quietly(temp)
+        remove_quietly(temp)
         raise DreamError(f"cannot write checkpoint {path}: {exc.strerror or exc}; "
                          "the previous checkpoint (if any) is kept") from None
     except BaseException:
-        _remove_quietly(temp)
+        remove_quietly(temp)
         raise
 
 
