@@ -144,7 +144,8 @@ def build_main_parser() -> argparse.ArgumentParser:
                     "of a video. Other commands: 'dreamvideo zoom --help' (infinite zoom), "
                     "'dreamvideo models' (the models and their layers).",
     )
-    parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...)")
+    parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...); a file "
+                                      "named like a command (zoom, models, render, measure) as ./zoom")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
                              "source's audio; --codec hevc for HEVC), .gif, .webp (animated), .webm (VP9), .mov "
@@ -450,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 success, 2 user error, 130 interrupted)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in COMMANDS and not os.path.exists(argv[0]) else None
+    # A command name always means the command, even when a file or folder of that name is here (a "models"
+    # folder is common); a picture named like a command is given as ./zoom.
+    command = argv[0] if argv and argv[0] in COMMANDS else None
     if command == "models":
         parser, runner, argv = build_models_parser(), run_models, argv[1:]
     elif command == "measure":

@@ -5,6 +5,7 @@ mistake never shows a traceback. Fast tests use the tiny random-weight model; a 
 VGG16 at 48-64 px.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -118,6 +119,70 @@ def test_help_exits_0_and_mentions_every_option(cli):
                 assert f"--{field.name.replace('_', '-')}" in text, f"--{field.name} missing from help"
     for flag in ("--output", "zoom", "models"):
         assert flag in main_help.out
+
+
+def test_wrote_line_names_the_output_unless_quiet(cli, still, tiny_args, tmp_path, moving_clip):
+    loud = [a for a in tiny_args if a != "-q"]
+    outputs = {"still": tmp_path / "still.png", "video": tmp_path / "clip.gif", "zoom": tmp_path / "zoom.gif"}
+    runs = {"still": (still, "-o", outputs["still"]), "video": (moving_clip, "-o", outputs["video"], "--end", "2f"),
+            "zoom": ("zoom", "-o", outputs["zoom"], "--size", "32x32", "--frames", "2")}
+    for kind, args in runs.items():
+        result = cli(*args, *loud)
+        assert result.code == 0, result.err
+        assert f"wrote {outputs[kind]}" in result.err.splitlines(), f"{kind}: {result.err}"
+        outputs[kind].unlink()
+        quiet = cli(*args, *tiny_args)
+        assert quiet.code == 0 and "wrote" not in quiet.err and quiet.out == ""
+
+
+def test_command_names_win_over_files_and_folders_of_the_same_name(cli, tmp_path, tiny_args, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "zoom").write_text("notes on the zoom\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "render").write_text("not a render file\n")
+    (tmp_path / "measure").mkdir()
+    models = cli("models")
+    assert models.code == 0 and "vgg16:" in models.out
+    zoom = cli("zoom", "-o", "noise.gif", "--size", "32x32", "--frames", "2", *tiny_args)
+    assert zoom.code == 0, zoom.err
+    render = cli("render", "noise.gif.dreamvideo.json", "-o", "again.gif", "-q")
+    assert render.code == 0, render.err
+    measure = cli("measure", "--help")
+    assert measure.code == 0 and "guide" in measure.out
+    assert sorted(os.listdir(tmp_path)) == sorted(["zoom", "models", "render", "measure", "noise.gif",
+                                                   "noise.gif.dreamvideo.json", "again.gif",
+                                                   "again.gif.dreamvideo.json"])
+    # The file named zoom is reachable as a path: it is read (and refused: it is no picture).
+    cli("./zoom", *tiny_args).assert_user_error("zoom")
+
+
+def dreamed(cli, still, tmp_path, name, *flags):
+    output = tmp_path / f"{name}.png"
+    result = cli(still, "-o", output, *flags)
+    assert result.code == 0, result.err
+    return read_rgb(output)[1]
+
+
+def test_tile_size_splits_the_picture_only_when_it_is_smaller(cli, still, tmp_path, tiny_args):
+    """The 40x56 picture: tiles of 64 px hold it whole (the same as 512); 24 px tiles make seams differ."""
+    whole = dreamed(cli, still, tmp_path, "t512", *tiny_args, "--tile-size", "512")
+    assert np.array_equal(dreamed(cli, still, tmp_path, "t64", *tiny_args, "--tile-size", "64"), whole)
+    assert not np.array_equal(dreamed(cli, still, tmp_path, "t24", *tiny_args, "--tile-size", "24"), whole)
+
+
+def test_guide_and_style_weights_and_style_layers_change_the_result(cli, still, tmp_path, tiny_args, random_image):
+    other = tmp_path / "other.png"
+    cv2.imwrite(str(other), random_image(40, 56, seed=9))
+    results = {}
+    for name, flags in {"guide_1": ["--guide", other], "guide_5": ["--guide", other, "--guide-weight", "5"],
+                        "style_1": ["--style", other, "--style-layer", "conv1"],
+                        "style_5": ["--style", other, "--style-layer", "conv1", "--style-weight", "5"],
+                        "style_conv2": ["--style", other, "--style-layer", "conv2"]}.items():
+        results[name] = dreamed(cli, still, tmp_path, name, *tiny_args, *flags)  # on top of --layer conv3
+    for changed, reference in (("guide_5", "guide_1"), ("style_5", "style_1"), ("style_conv2", "style_1")):
+        assert not np.array_equal(results[changed], results[reference]), f"{changed} = {reference}"
+    settings = json.loads((tmp_path / "style_conv2.png.dreamvideo.json").read_text())["options"]["objective"]
+    assert [term.get("layers") for term in settings if term["kind"] == "style"] == [["conv2"]]
 
 
 # ------------------------------------------------------------------------------------------ user errors
