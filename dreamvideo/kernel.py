@@ -2,11 +2,25 @@
 
 Images here are RGB float32 in [0, 255] (the models preprocess internally), shape (H, W, 3).
 
-One step (:meth:`Dreamer.step`) rolls the image by a random offset, splits it into tiles of at most
-``tile_size`` pixels a side, adds up the gradient of the objective over the tiles, rolls the gradient
-back, divides it by its mean absolute value and moves the image ``step_size`` along it, clipped to
-[0, 255]. The roll moves tile seams and the image border to new places every step, so neither leaves a
-mark; tiles keep the memory bounded by the tile, not the image.
+One step rolls the image by a random offset, splits it into tiles of at most ``tile_size`` pixels a
+side, adds up the gradient of the objective over the tiles, rolls the gradient back, normalises it and
+moves the image ``step_size`` along it, within [0, 255]. The roll moves tile seams and the image border to
+new places every step, so neither leaves a mark; tiles keep the memory bounded by the tile, not the image.
+
+How a step is shaped (keywords of :meth:`Dreamer.dream`, each traced once):
+
+- ``normalize="mean"`` divides the gradient by its mean absolute value; ``"lap"`` first splits it into a
+  Laplacian pyramid and scales every band to unit RMS before joining them (the normalisation of Google's
+  2015 TensorFlow DeepDream notebook), so coarse patterns are not drowned by pixel-scale noise; either
+  way the result has a mean absolute value of 1, so ``step_size`` keeps its meaning.
+- ``decorrelate=True`` takes the step in a colour-decorrelated space: the gradient is projected onto the
+  principal axes of the colours of ImageNet photos, each axis is normalised on its own, and the result
+  is mapped back with those axes' spreads (:data:`IMAGENET_COLOUR_SQRT`), so a white-noise gradient
+  becomes a step whose colour covariance is that of natural photos (mostly lightness, little chroma),
+  instead of equal swings in R, G and B, which read as neon.
+- ``range_limit="clip"`` clips to [0, 255]; ``"soft"`` shrinks the part of a step that heads toward 0 or
+  255 in proportion to the room left, within :data:`SOFT_MARGIN` grey levels of the bound, so pixels
+  approach the bounds without piling up on them (a final clip stays as a guard).
 
 :meth:`Dreamer.dream` runs the steps over octaves, smallest first, and carries only the *detail* the dream
 added (dream minus the resized input) from one octave to the next, so the input's own fine detail, lost by
@@ -29,6 +43,18 @@ from .models import FeatureModel
 from .objectives import Objective
 
 logger = logging.getLogger(__name__)
+
+NORMALIZATIONS = ("mean", "lap")
+RANGE_LIMITS = ("clip", "soft")
+# Square root of the RGB covariance of ImageNet photos (RGB in [0, 1]), columns along its principal axes
+# (lightness first, then two chroma axes), as published with the feature-visualisation work of Olah,
+# Mordvintsev and Schubert (2017). Its columns are orthogonal: C^T C is diagonal.
+IMAGENET_COLOUR_SQRT = np.array([[0.26, 0.09, 0.02],
+                                 [0.27, 0.00, -0.05],
+                                 [0.27, -0.09, 0.03]], np.float32)
+# Within this many grey levels of 0 or 255, range_limit="soft" shrinks steps toward the bound.
+SOFT_MARGIN = 32.0
+LAPLACIAN_LEVELS = 4
 
 
 class Dreamer:
@@ -61,7 +87,8 @@ class Dreamer:
             tf.TensorSpec([len(objective.terms)], tf.float32, name="weights"),
             tf.TensorSpec([None, None, 1], tf.float32, name="strength"),
         ]
-        self._step_fn = tf.function(self._step_graph, input_signature=spec)
+        self._step_spec = spec
+        self._step_fns = {}
         self._gradient_fn = tf.function(self._gradient_graph, input_signature=spec[:1] + spec[2:4])
         self._loss_fn = tf.function(self._loss_graph, input_signature=[spec[0], spec[3]])
 
@@ -113,12 +140,18 @@ class Dreamer:
         rolled = tf.roll(image, shift, axis=[0, 1])
         return tf.roll(self._tiled_gradient(rolled, weights), -shift, axis=[0, 1])
 
-    def _step_graph(self, image, step_size, shift, weights, strength):
+    def _step_fn(self, normalize: str, decorrelate: bool, range_limit: str):
+        """The traced step for one way of shaping it (each combination is traced once)."""
         import tensorflow as tf
 
-        gradient = self._gradient_graph(image, shift, weights)
-        gradient /= tf.reduce_mean(tf.abs(gradient)) + 1e-8
-        return tf.clip_by_value(image + step_size * strength * gradient, 0.0, 255.0)
+        key = (normalize, bool(decorrelate), range_limit)
+        if key not in self._step_fns:
+            def step(image, step_size, shift, weights, strength):
+                gradient = self._gradient_graph(image, shift, weights)
+                update = step_size * strength * shape_gradient(gradient, normalize, decorrelate)
+                return limit_range(image, update, range_limit)
+            self._step_fns[key] = tf.function(step, input_signature=self._step_spec)
+        return self._step_fns[key]
 
     def _loss_graph(self, image, weights):
         self.trace_count += 1
@@ -152,7 +185,9 @@ class Dreamer:
 
     def dream(self, image: np.ndarray, *, octaves: int = 3, octave_scale: float = 1.4, steps: int = 10,
               step_size: float = 1.5, seed: int | None = 0, weights: Sequence[float] | None = None,
-              strength: np.ndarray | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+              strength: np.ndarray | None = None, rng: np.random.Generator | None = None,
+              last_octaves: int | None = None, normalize: str = "mean", decorrelate: bool = False,
+              range_limit: str = "clip") -> np.ndarray:
         """Dream ``image`` and return the result.
 
         image: (H, W, 3) RGB, uint8 0-255 or float32 in [0, 255]. Returns float32 (H, W, 3) in [0, 255].
@@ -160,11 +195,17 @@ class Dreamer:
         steps: gradient steps per octave. step_size: pixels (of 255) per step along the gradient
         normalised to a mean absolute value of 1. weights: the objective's term weights (default: at
         frame 0). strength: optional (H, W) float32 in [0, 1] scaling each pixel's step (0 = untouched).
-        seed / rng: the random rolls; the same seed gives the same result.
+        seed / rng: the random rolls; the same seed gives the same result. last_octaves: dream only
+        the largest this many octaves (None: all), e.g. for a frame that already holds a dream.
+        normalize, decorrelate, range_limit: how each step is shaped (see the module docstring).
         """
         import tensorflow as tf
 
         check_dream_settings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size)
+        check_step_shape(normalize=normalize, decorrelate=decorrelate, range_limit=range_limit)
+        if last_octaves is not None:
+            check_dream_settings(octaves=last_octaves)
+        step_fn = self._step_fn(normalize, decorrelate, range_limit)
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3:
             raise DreamError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
@@ -177,7 +218,8 @@ class Dreamer:
 
         detail = None
         result = base
-        for size in octave_sizes(height, width, octaves, octave_scale, self.model.min_side):
+        sizes = octave_sizes(height, width, octaves, octave_scale, self.model.min_side)
+        for size in sizes[-last_octaves:] if last_octaves else sizes:
             scaled_base = base if size == (height, width) else tf.image.resize(base, size, method="area")
             start = scaled_base if detail is None else scaled_base + tf.image.resize(detail, size)
             if strength_full is None:
@@ -187,10 +229,91 @@ class Dreamer:
             current = start
             for _ in range(steps):
                 shift = rng.integers(0, [size[0], size[1]], dtype=np.int32)
-                current = self._step_fn(current, step_t, tf.constant(shift), weights_t, scaled_strength)
+                current = step_fn(current, step_t, tf.constant(shift), weights_t, scaled_strength)
             detail = current - scaled_base
             result = current
         return result.numpy()
+
+
+def shape_gradient(gradient, normalize: str = "mean", decorrelate: bool = False):
+    """The step direction for a raw (H, W, 3) float32 gradient tensor: mean absolute value 1.
+
+    See the module docstring for ``normalize`` ("mean" or "lap") and ``decorrelate``. Works eagerly and
+    inside a traced function; returns a float32 tensor of the same shape.
+    """
+    import tensorflow as tf
+
+    gradient = tf.convert_to_tensor(gradient, tf.float32)
+    if decorrelate:
+        axes = tf.constant(IMAGENET_COLOUR_SQRT)
+        # Coordinates along the principal colour axes (C^T g), each normalised on its own, then mapped
+        # back through C: the step's colour spread follows the photos' own.
+        along = tf.tensordot(gradient, axes, [[2], [0]])
+        along /= tf.reduce_mean(tf.abs(along), axis=[0, 1], keepdims=True) + 1e-8
+        gradient = tf.tensordot(along, axes, [[2], [1]])
+    if normalize == "lap":
+        gradient = laplacian_normalize(gradient)
+    return gradient / (tf.reduce_mean(tf.abs(gradient)) + 1e-8)
+
+
+def _blur_down(image, kernel):
+    """Binomial 5x5 blur and every other pixel kept; borders reflected (zero padding would put a step
+    at the border into the finest band)."""
+    import tensorflow as tf
+
+    padded = tf.pad(image, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    return tf.nn.depthwise_conv2d(padded, kernel, [1, 2, 2, 1], "VALID")
+
+
+def laplacian_normalize(gradient, levels: int = LAPLACIAN_LEVELS):
+    """Scale each band of a Laplacian pyramid of ``gradient`` to unit RMS and join the bands again.
+
+    ``gradient``: (H, W, 3) float32, at least 3 px a side. ``levels``: bands, the finest first and the
+    remaining low-pass last (4, as in the 2015 DeepDream notebook); each coarser level is a binomial
+    blur at half the size, brought back up bilinearly. Returns a float32 tensor of the same shape.
+    Without the scaling, the split and the join are exact inverses.
+    """
+    import tensorflow as tf
+
+    row = np.array([1.0, 4.0, 6.0, 4.0, 1.0], np.float32)
+    kernel = tf.constant(np.tile((np.outer(row, row) / 256.0)[:, :, None, None], [1, 1, 3, 1]))
+    gradient = tf.convert_to_tensor(gradient, tf.float32)
+    current = gradient[None]
+    bands = []
+    for _ in range(levels - 1):
+        small = _blur_down(current, kernel)
+        bands.append(current - tf.image.resize(small, tf.shape(current)[1:3]))
+        current = small
+    bands.append(current)
+    # The floor, relative to the whole gradient, keeps a band that is only rounding noise (e.g. the fine
+    # bands of a constant) from being blown up to unit RMS.
+    floor = 1e-5 * tf.sqrt(tf.reduce_mean(tf.square(gradient))) + 1e-12
+    bands = [band / (tf.sqrt(tf.reduce_mean(tf.square(band))) + floor) for band in bands]
+    joined = bands[-1]
+    for band in reversed(bands[:-1]):
+        joined = tf.image.resize(joined, tf.shape(band)[1:3]) + band
+    return joined[0]
+
+
+def limit_range(image, update, range_limit: str = "clip"):
+    """``image + update`` kept within [0, 255]: clipped, or with ``"soft"`` each part of ``update``
+    heading toward a bound shrunk by (room left) / SOFT_MARGIN where less than SOFT_MARGIN is left."""
+    import tensorflow as tf
+
+    if range_limit == "soft":
+        room = tf.where(update > 0, 255.0 - image, image)
+        update *= tf.clip_by_value(room / SOFT_MARGIN, 0.0, 1.0)
+    return tf.clip_by_value(image + update, 0.0, 255.0)
+
+
+def check_step_shape(*, normalize="mean", decorrelate=False, range_limit="clip") -> None:
+    """Raise DreamError for a step shape the kernel does not know."""
+    if normalize not in NORMALIZATIONS:
+        raise DreamError(f"unknown normalisation {normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
+    if not isinstance(decorrelate, (bool, np.bool_)):
+        raise DreamError(f"decorrelate must be true or false, got {decorrelate!r}")
+    if range_limit not in RANGE_LIMITS:
+        raise DreamError(f"unknown range limit {range_limit!r}; use one of {', '.join(RANGE_LIMITS)}")
 
 
 def tile_grid(height: int, width: int, tile_size: int) -> list[tuple[int, int, int, int]]:

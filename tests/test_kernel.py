@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from dreamvideo import DreamError
-from dreamvideo.kernel import Dreamer, check_dream_settings, octave_sizes
+from dreamvideo.kernel import (IMAGENET_COLOUR_SQRT, SOFT_MARGIN, Dreamer, check_dream_settings, check_step_shape,
+                               limit_range, octave_sizes, shape_gradient)
 from dreamvideo.models import load_model
 from dreamvideo.objectives import layers
 
@@ -85,6 +86,75 @@ def test_octave_sizes_smallest_first_and_clamped():
 def test_bad_settings_raise(kwargs):
     with pytest.raises(DreamError):
         check_dream_settings(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(normalize="max"), dict(decorrelate="yes"), dict(range_limit="tanh")])
+def test_bad_step_shapes_raise(kwargs, tiny_dreamer, random_image):
+    with pytest.raises(DreamError):
+        check_step_shape(**kwargs)
+    with pytest.raises(DreamError):
+        tiny_dreamer.dream(random_image(), octaves=1, steps=1, **kwargs)
+
+
+@pytest.mark.parametrize("normalize, decorrelate", [("mean", False), ("lap", False), ("mean", True), ("lap", True)])
+def test_every_step_shape_has_mean_absolute_value_one(normalize, decorrelate):
+    gradient = np.random.default_rng(1).normal(0, 7, (37, 53, 3)).astype(np.float32)
+    shaped = shape_gradient(gradient, normalize, decorrelate).numpy()
+    assert shaped.shape == gradient.shape and shaped.dtype == np.float32
+    assert np.mean(np.abs(shaped)) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_decorrelated_step_has_the_colour_covariance_of_imagenet_photos():
+    """Known answer: a white-noise gradient (channels independent, equal spread) becomes a step whose
+    colour covariance is C C^T, C the square root of ImageNet's colour covariance."""
+    gradient = np.random.default_rng(0).normal(size=(256, 256, 3)).astype(np.float32)
+    step = shape_gradient(gradient, "mean", decorrelate=True).numpy().reshape(-1, 3)
+    expected = IMAGENET_COLOUR_SQRT @ IMAGENET_COLOUR_SQRT.T
+    covariance = np.cov(step.T)
+    # Same shape of covariance, up to the overall scale that the normalisation sets.
+    np.testing.assert_allclose(covariance / np.trace(covariance), expected / np.trace(expected), atol=0.01)
+    # Mostly lightness: the channels move together (correlations 0.8-0.9), unlike the white gradient's 0.
+    assert np.corrcoef(step.T)[0, 1] > 0.85 and abs(np.corrcoef(gradient.reshape(-1, 3).T)[0, 1]) < 0.01
+    plain = shape_gradient(gradient, "mean").numpy().reshape(-1, 3)
+    assert abs(np.corrcoef(plain.T)[0, 1]) < 0.01
+
+
+def test_laplacian_normalisation_gives_every_band_the_same_weight():
+    """Known answer: a checkerboard lives in the finest band alone and a constant in the coarsest alone,
+    so after each band is scaled to unit RMS, 10 + 0.1 * checkerboard becomes 1 + checkerboard."""
+    y, x = np.mgrid[:45, :62]
+    checkerboard = np.repeat(((-1.0) ** (x + y))[..., None], 3, axis=2)
+    gradient = (10.0 + 0.1 * checkerboard).astype(np.float32)
+    np.testing.assert_allclose(shape_gradient(gradient, "lap").numpy(), 1.0 + checkerboard, atol=0.02)
+    # The mean-absolute normalisation keeps the proportions: the checkerboard stays a ripple of 1%.
+    np.testing.assert_allclose(shape_gradient(gradient, "mean").numpy(), gradient / 10.0, rtol=1e-5)
+
+
+def test_soft_range_limit_shrinks_steps_toward_the_bounds():
+    image = np.array([[[250.0, 5.0, 128.0]]], np.float32)
+    update = np.array([[[2.0, -2.0, 2.0]]], np.float32)
+    soft = limit_range(image, update, "soft").numpy()
+    np.testing.assert_allclose(soft[0, 0], [250 + 2 * 5 / SOFT_MARGIN, 5 - 2 * 5 / SOFT_MARGIN, 130.0], rtol=1e-6)
+    # Away from the bound nothing is held back, and a huge step is still kept in range.
+    away = limit_range(image, -update * 100, "soft").numpy()
+    np.testing.assert_allclose(away[0, 0], [50.0, 205.0, 0.0])
+    np.testing.assert_allclose(limit_range(image, update * 10, "clip").numpy()[0, 0], [255.0, 0.0, 148.0])
+
+
+def test_soft_range_limit_leaves_fewer_pixels_on_the_bounds(tiny_dreamer, random_image):
+    image = random_image(48, 64)
+    on_bounds = {}
+    for limit in ("clip", "soft"):
+        out = tiny_dreamer.dream(image, octaves=1, steps=8, step_size=4.0, range_limit=limit)
+        on_bounds[limit] = float(((out <= 0.5) | (out >= 254.5)).mean())
+    assert on_bounds["clip"] > 0.05 and on_bounds["soft"] < on_bounds["clip"] / 3
+
+
+def test_last_octaves_dreams_only_the_largest_octaves(tiny_dreamer, random_image):
+    image = random_image(48, 64)
+    only_full = tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, last_octaves=1)
+    np.testing.assert_array_equal(only_full, tiny_dreamer.dream(image, octaves=1, steps=2, seed=4))
+    assert not np.array_equal(only_full, tiny_dreamer.dream(image, octaves=3, steps=2, seed=4))
 
 
 def test_bfloat16_gradient_matches_float32_on_embedded_model(random_image):
