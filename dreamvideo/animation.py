@@ -116,7 +116,12 @@ def carried_steps_schedule(carried_steps, steps, share: float, frames: int):
 
 
 def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
-                 strength=None):
+                 strength=None, last_octaves=None):
+    """Dream one frame with the options' settings at frame ``frame`` (float32 (H, W, 3) in [0, 255] out).
+
+    ``steps``: steps per octave instead of the scheduled ones; ``last_octaves``: dream only the largest
+    this many octaves (None: all); both for frames that start from a carried dream.
+    """
     from .schedules import as_schedule
 
     octaves = int(round(as_schedule(opts.octaves, name="octaves")(frame)))
@@ -126,7 +131,9 @@ def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=N
     check_dream_settings(octaves=octaves, octave_scale=octave_scale, steps=steps_now, step_size=step_size)
     return dreamer.dream(image, octaves=octaves, octave_scale=octave_scale, steps=steps_now,
                          step_size=step_size, weights=opts.objective.weights_at(frame),
-                         rng=rng if rng is not None else frame_rng(opts.seed, frame), strength=strength)
+                         rng=rng if rng is not None else frame_rng(opts.seed, frame), strength=strength,
+                         last_octaves=last_octaves, normalize=opts.normalize, decorrelate=opts.decorrelate,
+                         range_limit=opts.range_limit)
 
 
 def mask_to_strength(mask: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -112,6 +112,16 @@ def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -
                        help="downscale so the longest side is at most PX pixels")
     group.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                        help="compute type: auto = bfloat16 where the CPU has bf16 instructions (default)")
+    group.add_argument("--normalize", choices=("mean", "lap"), default="mean",
+                       help="gradient normalisation: mean (divide by its mean absolute value) or lap (every band "
+                            "of a Laplacian pyramid at equal strength, as Google's 2015 notebook; larger, smoother "
+                            "patterns) (default mean)")
+    group.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=False,
+                       help="take steps in a colour-decorrelated space (ImageNet's colour covariance): mostly "
+                            "lightness, natural colours instead of neon halos (default %(default)s)")
+    group.add_argument("--range-limit", choices=("clip", "soft"), default="clip",
+                       help="keep pixels in 0-255: clip, or soft (steps shrink near 0 and 255, so colours do not "
+                            "pile up clipped) (default clip)")
     group.add_argument("--tile-size", type=_positive_int, default=512, metavar="PX",
                        help="largest tile fed to the network at once; bounds memory (default 512)")
     if rendering:
@@ -160,6 +170,15 @@ def build_main_parser() -> argparse.ArgumentParser:
                        help=f"steps per octave for carried frames (default: {round(CARRIED_STEPS_SHARE * 100)}%% of --steps, at "
                             "least 1); the "
                             "first frame and frames after a scene cut use --steps")
+    group.add_argument("--carried-octaves", type=_positive_int, metavar="N",
+                       help="carried frames dream only the largest N octaves (default: all); the carried dream "
+                            "already holds the coarse patterns, warping only blurs the finest")
+    group.add_argument("--anchor", type=float, default=0.0, metavar="X",
+                       help="0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) given "
+                            "back to the new source frame each frame, so colour casts do not build up (default 0)")
+    group.add_argument("--colour-match", type=float, default=0.0, metavar="X",
+                       help="0..1: pull each dreamed frame's CIELAB mean and spread toward its source frame's "
+                            "(default 0)")
     group.add_argument("--flow", choices=("dis", "farneback"), default="dis",
                        help="optical flow method (default dis)")
     group.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"), default="medium",

@@ -53,7 +53,7 @@ _FARNEBACK = dict(pyr_scale=0.5, levels=5, winsize=15, iterations=3, poly_n=5, p
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-def _unit_interval(value, name: str) -> float:
+def unit_interval(value, name: str) -> float:
     """``value`` as a float in [0, 1], or a DreamError naming ``name``."""
     try:
         number = float(value)
@@ -313,7 +313,7 @@ def blend(carried, frame, weight, amount: float) -> np.ndarray:
     if carried.shape != frame.shape:
         raise DreamError(f"carried image is {carried.shape} but the frame is {frame.shape}; "
                          "warp the previous dream onto the new frame's size first")
-    amount = _unit_interval(amount, "blend amount")
+    amount = unit_interval(amount, "blend amount")
     frame32 = frame.astype(np.float32)
     if weight is None:
         factor = np.float32(amount)
@@ -326,6 +326,32 @@ def blend(carried, frame, weight, amount: float) -> np.ndarray:
         if frame.ndim == 3:
             factor = factor[..., None]
     return frame32 + factor * (carried.astype(np.float32) - frame32)
+
+
+def reanchor(start, frame, amount: float = 1.0, scale: float = 1 / 16) -> np.ndarray:
+    """Give the carried start image the new frame's low frequencies back: start - amount * L(start - frame).
+
+    ``start`` (the blend of a carried dream with ``frame``) and ``frame``: (H, W, 3) arrays on the same
+    scale (both 0-255, or both 0-1). L is a Gaussian blur with sigma ``scale`` times the longer side
+    (reflected borders), so what the carried dream changed at scales coarser than that (colour casts,
+    brightened or darkened regions that would otherwise ride along with the objects and grow) is taken
+    back out by ``amount`` in [0, 1], while its finer detail, the dream's patterns, is kept.
+    Returns float32 on the inputs' scale.
+    """
+    start = _check_image(start, "start image", channels=(3,))
+    frame = _check_image(frame, "frame", channels=(3,))
+    if start.shape != frame.shape:
+        raise DreamError(f"start image is {start.shape} but the frame is {frame.shape}")
+    amount = unit_interval(amount, "re-anchor amount")
+    if not (isinstance(scale, numbers.Real) and scale > 0):
+        raise DreamError(f"re-anchor scale must be a number > 0, got {scale!r}")
+    start = start.astype(np.float32)
+    if amount == 0.0:
+        return start
+    difference = start - frame.astype(np.float32)
+    sigma = float(scale) * max(start.shape[:2])
+    low = cv2.GaussianBlur(difference, (0, 0), sigma, borderType=BORDER)
+    return start - np.float32(amount) * low
 
 
 # ------------------------------------------------------------------------------------------- scene cuts
@@ -538,7 +564,7 @@ def match_colour(image, stats: ColourStats, strength: float = 1.0) -> np.ndarray
     each frame keeps a feedback loop from drifting in colour. ``image``: (H, W, 3) RGB, uint8 0-255 or
     float in [0, 1]. Returns the same dtype and range (out-of-gamut colours are clipped).
     """
-    strength = _unit_interval(strength, "colour match strength")
+    strength = unit_interval(strength, "colour match strength")
     try:
         ref_mean, ref_std = (np.asarray(v, dtype=np.float64).reshape(3) for v in stats)
     except (TypeError, ValueError):

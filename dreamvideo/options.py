@@ -26,7 +26,8 @@ class DreamOptions:
     ``guide``/``style`` images with their weights and layers, and ``tv`` (smoothing: subtracts ``tv``
     times the total variation). Without ``layer``, the model's default layers are dreamed unless a guide
     or style is given, which then leads alone. ``mask``: a grayscale image or video scaling how strongly
-    each pixel is dreamed (black: untouched, white: full strength).
+    each pixel is dreamed (black: untouched, white: full strength). ``normalize``, ``decorrelate`` and
+    ``range_limit`` shape each gradient step (see :mod:`dreamvideo.kernel`).
     """
 
     model: str = DEFAULT_MODEL
@@ -47,6 +48,9 @@ class DreamOptions:
     max_side: int | None = None
     precision: str = "auto"
     tile_size: int = 512
+    normalize: str = "mean"
+    decorrelate: bool = False
+    range_limit: str = "clip"
     quiet: bool = False
     objective: Objective = field(init=False, repr=False, default=None)
 
@@ -57,6 +61,9 @@ class DreamOptions:
         self.objective = build_objective(self)
         check_positive_int("max side", self.max_side, allow_none=True)
         check_positive_int("tile size", self.tile_size)
+        from .kernel import check_step_shape
+
+        check_step_shape(normalize=self.normalize, decorrelate=self.decorrelate, range_limit=self.range_limit)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise DreamError(f"seed must be a whole number, got {self.seed!r}")
         if self.mask is not None and not os.path.isfile(self.mask):

@@ -18,8 +18,8 @@ import numpy as np
 
 from .animation import MaskSource, carried_steps_schedule, check_schedules, dream_frame, make_dreamer, \
     prepare_animation, to_uint8
-from .options import FarmOptions, default_output, file_identity, package_version, parse_fps, plain_value, \
-    split_options
+from .options import FarmOptions, check_positive_int, default_output, file_identity, package_version, parse_fps, \
+    plain_value, split_options
 from .errors import DreamError
 from .renderfile import write_render_file
 
@@ -41,6 +41,9 @@ class VideoOptions:
 
     blend: Any = 0.9
     carried_steps: Any = None
+    carried_octaves: int | None = None
+    anchor: float = 0.0
+    colour_match: float = 0.0
     flow: str = "dis"
     flow_preset: str = "medium"
     start: Any = None
@@ -157,9 +160,14 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
 
     blend_schedule = as_schedule(video_opts.blend, name="blend")
     carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, 1)
+    anchor = motion.unit_interval(video_opts.anchor, "anchor")
+    colour_match = motion.unit_interval(video_opts.colour_match, "colour match")
     dreamer = make_dreamer(dream_opts)
 
+    current_source = {}  # the source frame being dreamed, for the colour match
+
     def carry(index, frame, previous_source, previous_dream):
+        current_source["frame"] = frame
         amount = float(blend_schedule(index))
         if not 0.0 <= amount <= 1.0:
             raise DreamError(f"blend must be between 0 and 1, got {amount} at frame {index}")
@@ -179,11 +187,17 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
             weight = weight * strength  # where the mask is black, the new frame shows as it is
         carried_dream = motion.warp(previous_dream, backward)
         start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
+        start_image = motion.reanchor(start_image, frame, anchor)
         return CarryResult(start_image, carried_steps(index), strength)
 
     def dream(index, carried_result):
-        return to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
-                                     steps=carried_result.steps, strength=carried_result.strength))
+        carried = carried_result.steps is not None
+        result = to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
+                                      steps=carried_result.steps, strength=carried_result.strength,
+                                      last_octaves=video_opts.carried_octaves if carried else None))
+        if colour_match > 0.0:
+            result = motion.match_colour(result, motion.colour_stats(current_source["frame"]), colour_match)
+        return result
 
     return carry, dream
 
@@ -256,6 +270,9 @@ def check_video_options(dream_opts, video_opts: VideoOptions, total: int) -> Non
     validate(as_schedule(video_opts.blend, name="blend"), total, minimum=0.0, maximum=1.0)
     check_schedules(dream_opts, total)
     carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, total)
+    check_positive_int("carried octaves", video_opts.carried_octaves, allow_none=True)
+    motion.unit_interval(video_opts.anchor, "anchor")
+    motion.unit_interval(video_opts.colour_match, "colour match")
 
 
 def video_plain_options(dream_opts, video_opts: VideoOptions, total: int) -> dict:
