@@ -56,11 +56,11 @@ DEFAULT_CLIPS = ["generated", "cityCC0.mpg", "realshort.mp4"]
 MEMORY_CLIP = "cityCC0.mpg"
 MEMORY_BASELINE_FRAMES = 40
 DEFAULT_STEPS = {f.name: f.default for f in dataclasses.fields(DreamOptions)}["steps"]
+DEFAULT_OCTAVES = {f.name: f.default for f in dataclasses.fields(DreamOptions)}["octaves"]
 
 # Targets, printed next to each measurement.
 TARGET_EWARP_RATIO = 1 / 3  # default E_warp <= 1/3 of naive
 TARGET_STRENGTH_RATIO = 0.8  # default strength >= 0.8x naive
-TARGET_SPEED_RATIO = 0.4  # default s/frame after the first <= 40% of naive
 TARGET_OVERHEAD_SHARE = 0.15  # flow + warp + blend + encode <= 15% of frame time at 480p
 TARGET_MEMORY_GROWTH = 0.10  # peak memory of a long render within 10% of a short one
 
@@ -131,6 +131,145 @@ def resolve_clips(names: list[str], generated: Path) -> list[tuple[str, Path | N
             path = Path(name) if Path(name).exists() else CLIPS_FOLDER / name
             clips.append((path.name, path) if path.exists() else (f"{name}: not found (no {path}), skipped", None))
     return clips
+
+
+# --------------------------------------------------------------------- the dream over time (issue 9)
+
+# The settings before issue 9, to measure the new defaults against in the same run.
+OLD_DEFAULTS = dict(blend=0.9, carried_steps=None, carried_octaves=None, anchor=0.0, colour_match=0.0,
+                    normalize="mean", decorrelate=False, range_limit="clip")
+# Mechanisms (--variant NAME, or several joined by "+", e.g. soft+decorrelate): each switches one thing on
+# over the old defaults. "default" is the project's current defaults, whatever they are.
+MECHANISMS = {
+    "old": {},
+    "soft": dict(range_limit="soft"),
+    "decorrelate": dict(decorrelate=True),
+    "lap": dict(normalize="lap"),
+    "anchor": dict(anchor=1.0),
+    "anchor50": dict(anchor=0.5),
+    "colour": dict(colour_match=0.5),
+    "colour100": dict(colour_match=1.0),
+    "top-octave": dict(carried_octaves=1),
+    "blend80": dict(blend=0.8),
+    "blend95": dict(blend=0.95),
+}
+TARGET_STEADY_STRENGTH = 0.15  # every 40-frame window's strength within +-15% of frames 40-80
+TARGET_STEADY_CHROMA = 0.10  # and its mean chroma within +-10%
+TARGET_SETTLED = (0.8, 1.25)  # the last window's strength against the naive render of the same frames
+TARGET_EWARP_INPUT = 2.0  # the default's E_warp at most 2x the input's own
+TARGET_CARRIED_COST = 0.10  # CPU time of a carried frame against a naive one
+TARGET_CLIPPED = (2.0, 0.03)  # clipped share at most 2x the input's, or at most 3%
+WINDOW = 40
+
+
+def variant_settings(name: str) -> dict:
+    """The keyword arguments of a variant (see MECHANISMS): full settings, not a difference."""
+    if name == "default":
+        return {}
+    settings = dict(OLD_DEFAULTS)
+    for part in name.split("+"):
+        settings.update(MECHANISMS[part])
+    return settings
+
+
+def variant_name(text: str) -> str:
+    if text != "default" and not all(part in MECHANISMS for part in text.split("+")):
+        raise argparse.ArgumentTypeError(f"unknown variant {text!r}: 'default', or mechanisms joined by '+' "
+                                         f"from {', '.join(MECHANISMS)}")
+    return text
+
+
+def clipped_share(image: np.ndarray) -> float:
+    """Share of the pixels of a uint8 RGB image with a channel at 0 or 255."""
+    return float(((image == 0) | (image == 255)).any(axis=2).mean())
+
+
+def mean_chroma(image: np.ndarray) -> float:
+    from dreamvideo.zoom import mean_chroma as chroma
+
+    return chroma(image)
+
+
+def ping_pong_clip(clip: Path, path: Path, frames: int, max_side: int) -> list[np.ndarray]:
+    """The clip played forward, backward, forward... to ``frames`` frames, written losslessly to ``path``."""
+    source = list(media.read_frames(clip, max_side=max_side))
+    cycle = source + source[-2:0:-1] if len(source) > 1 else source
+    out = [cycle[i % len(cycle)] for i in range(frames)]
+    with media.open_sink(path, fps=25, quality=0) as sink:
+        for frame in out:
+            sink.write(frame)
+    return list(media.read_frames(path))  # the frames as the render will see them
+
+
+def window_figures(inputs, outputs) -> list[tuple[float, float]]:
+    """(strength, mean chroma of the dream) per 40-frame window."""
+    figures = []
+    for start in range(0, len(outputs) - WINDOW + 1, WINDOW):
+        pairs = list(zip(inputs[start:start + WINDOW], outputs[start:start + WINDOW]))
+        figures.append((strength(*zip(*pairs)), float(np.mean([mean_chroma(o) for _, o in pairs]))))
+    return figures
+
+
+def naive_strength(frames, settings: dict, every: int) -> float:
+    """Mean strength of each ``every``-th frame dreamed on its own with the same settings."""
+    dream_keys = {f.name for f in dataclasses.fields(DreamOptions) if f.init}
+    still = {k: v for k, v in settings.items() if k in dream_keys}
+    picked = frames[::every]
+    return strength(picked, [dreamvideo.dream_array(f, quiet=True, **still) for f in picked])
+
+
+def steady_state(label: str, clip: Path, work: Path, args, results: list) -> None:
+    """Target 1: over a long render (the clip ping-ponged), the dream neither builds up nor fades."""
+    path = work / f"{clip.stem}_pingpong.mp4"
+    inputs = ping_pong_clip(clip, path, args.steady_frames, args.steady_side)
+    base = dict(max_side=args.steady_side, steps=args.steady_steps, octaves=args.steady_octaves)
+    height, width = inputs[0].shape[:2]
+    print(f"\nsteady state: {label}, {width}x{height}, {len(inputs)} frames (ping-pong), steps {args.steady_steps}, "
+          f"octaves {args.steady_octaves}; strength |out - in| and dream chroma per {WINDOW}-frame window")
+    for name in args.variant:
+        settings = {**base, **variant_settings(name)}
+        output = work / f"{clip.stem}_steady_{name}"
+        start = time.process_time()
+        dreamvideo.render_video(path, f"{output}/", quiet=True, restart=True, **settings)
+        cpu = time.process_time() - start
+        outputs = read_png_folder(output)
+        windows = window_figures(inputs, outputs)
+        (s0, c0), (s_last, c_last) = windows[1], windows[-1]
+        drift_s = max(abs(s / s0 - 1) for s, _ in windows[1:])
+        drift_c = max(abs(c / c0 - 1) for _, c in windows[1:])
+        naive = naive_strength(inputs[-WINDOW:], settings, args.naive_every)
+        settled = s_last / naive
+        ok_s, ok_c = drift_s <= TARGET_STEADY_STRENGTH, drift_c <= TARGET_STEADY_CHROMA
+        ok_n = TARGET_SETTLED[0] <= settled <= TARGET_SETTLED[1]
+        print(f"  {name:18} strength " + " ".join(f"{s:5.1f}" for s, _ in windows) + f"  (input chroma "
+              f"{np.mean([mean_chroma(f) for f in inputs[WINDOW:2 * WINDOW]]):.1f})")
+        print(f"  {'':18} chroma   " + " ".join(f"{c:5.1f}" for _, c in windows))
+        print(f"  {'':18} strength drift {drift_s:+.0%} max (<= 15%: {verdict(ok_s)}), chroma drift {drift_c:.0%} "
+              f"max (<= 10%: {verdict(ok_c)}), last window {settled:.2f}x naive {naive:.1f} (0.8-1.25: "
+              f"{verdict(ok_n)}); {cpu / len(inputs):.2f} CPU s/frame")
+        results += [(f"{clip.name} {name}: steady strength", ok_s), (f"{clip.name} {name}: steady chroma", ok_c),
+                    (f"{clip.name} {name}: settled vs naive", ok_n)]
+
+
+def colour_clipping(work: Path, args, results: list, clip_frames: dict) -> None:
+    """Target 4: clipped share of the sample stills dreamed at the defaults, and of rendered clip frames."""
+    print("\nclipped pixels (a channel at 0 or 255): input -> dream; target at most 2x the input's or at most 3%")
+    rows = []
+    for name in args.variant:
+        settings = variant_settings(name)
+        dream_keys = {f.name for f in dataclasses.fields(DreamOptions) if f.init}
+        still = {k: v for k, v in settings.items() if k in dream_keys}
+        for photo in args.stills:
+            image = media.resize_max_side(media.read_image(photo), args.still_side)
+            rows.append((name, Path(photo).name, [image], [dreamvideo.dream_array(image, quiet=True, **still)]))
+    for (name, clip), (inputs, outputs) in clip_frames.items():
+        rows.append((name, f"{clip} frames", inputs, outputs))
+    for name, what, inputs, outputs in rows:
+        before = float(np.mean([clipped_share(f) for f in inputs]))
+        after = float(np.mean([clipped_share(f) for f in outputs]))
+        ok = after <= max(TARGET_CLIPPED[0] * before, TARGET_CLIPPED[1])
+        print(f"  {name:18} {what:28} {before:6.2%} -> {after:6.2%}  {verdict(ok)}")
+        results.append((f"{what} {name}: clipped", ok))
 
 
 # ------------------------------------------------------------------------------------------- timing
@@ -281,43 +420,46 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def compare_clip(label: str, clip: Path, work: Path, args, results: list) -> None:
-    settings = dict(max_side=args.max_side, steps=args.steps, octaves=args.octaves, end=f"{args.frames}f")
+def compare_clip(label: str, clip: Path, work: Path, args, results: list, clip_frames: dict) -> None:
+    """Naive against carried, per variant: flicker (E_warp), strength and the CPU time per frame.
+
+    The naive render (``blend=0``, the variant's other settings) covers the first ``--naive-frames``
+    frames only: it is the expensive one, and its cost per frame and flicker settle at once.
+    """
+    settings = dict(max_side=args.max_side, steps=args.steps, octaves=args.octaves)
     inputs = list(media.read_frames(clip, end_frame=args.frames, max_side=args.max_side))
     height, width = inputs[0].shape[:2]
-    print(f"\n{label}: {width}x{height}, {len(inputs)} frames")
-    measured = {}
-    for name, extra in (("naive", {"blend": 0}), ("default", {})):
-        output = work / f"{clip.stem}_{name}"
-        watch = timed_render(clip, f"{output}/", {**settings, **extra})
-        outputs = read_png_folder(output)
-        figures = {"ewarp": warping_error(inputs, outputs), "strength": strength(inputs, outputs)}
-        for clock, prefix in ((0, "wall"), (1, "cpu")):
-            seconds = watch.frame_seconds(clock)
-            figures[prefix + " first"] = seconds[0]
-            figures[prefix + " rest"] = float(np.mean(seconds[1:])) if len(seconds) > 1 else float("nan")
-        measured[name] = figures
-    naive, default = measured["naive"], measured["default"]
+    naive_frames = min(args.naive_frames, len(inputs))
     ewarp_input = warping_error(inputs, inputs)
-    speed = default["cpu rest"] / naive["cpu rest"]
-    ewarp = default["ewarp"] / naive["ewarp"]
-    power = default["strength"] / naive["strength"]
-
-    def row(title, key, digits, target=""):
-        print(f"  {title:30} {naive[key]:9.{digits}f} {default[key]:9.{digits}f}   {target}".rstrip())
-    print(f"  {'':30} {'naive':>9} {'default':>9}   target")
-    row("s/frame, first frame (wall)", "wall first", 2)
-    row("s/frame, the rest (wall)", "wall rest", 2, f"(default/naive {default['wall rest'] / naive['wall rest']:.0%})")
-    row("CPU s/frame, first frame", "cpu first", 2)
-    row("CPU s/frame, the rest", "cpu rest", 2,
-        f"default <= 40% of naive: {speed:.0%} {verdict(speed <= TARGET_SPEED_RATIO)}")
-    row(f"E_warp (input {ewarp_input:.5f})", "ewarp", 5,
-        f"default <= 1/3 of naive: {ewarp:.2f} {verdict(ewarp <= TARGET_EWARP_RATIO)}")
-    row("strength |out - in| (0-255)", "strength", 2,
-        f"default >= 0.8x naive: {power:.2f}x {verdict(power >= TARGET_STRENGTH_RATIO)}")
-    results += [(f"{clip.name}: speed", speed <= TARGET_SPEED_RATIO),
-                (f"{clip.name}: E_warp", ewarp <= TARGET_EWARP_RATIO),
-                (f"{clip.name}: strength", power >= TARGET_STRENGTH_RATIO)]
+    print(f"\n{label}: {width}x{height}, {len(inputs)} frames carried, {naive_frames} naive; "
+          f"E_warp of the input itself {ewarp_input:.5f}")
+    print(f"  {'':18} {'CPU s/frame':>22} {'E_warp':>19} {'strength':>13}  {'E_warp/input':>12} {'carried/naive':>13}")
+    print(f"  {'':18} {'naive':>7} {'1st':>7} {'rest':>7} {'naive':>9} {'carried':>9} {'naive':>6} {'carr.':>6}")
+    for name in args.variant:
+        measured = {}
+        for kind, extra in (("naive", {"blend": 0, "end": f"{naive_frames}f"}), ("carried", {"end": f"{len(inputs)}f"})):
+            output = work / f"{clip.stem}_{name}_{kind}"
+            watch = timed_render(clip, f"{output}/", {**settings, **variant_settings(name), **extra})
+            outputs = read_png_folder(output)
+            seconds = watch.frame_seconds(1)
+            measured[kind] = {"ewarp": warping_error(inputs[:len(outputs)], outputs),
+                              "strength": strength(inputs, outputs), "first": seconds[0],
+                              "rest": float(np.mean(seconds[1:])), "outputs": outputs}
+        naive, carried = measured["naive"], measured["carried"]
+        clip_frames[(name, clip.name)] = (inputs[::10], carried["outputs"][::10])
+        cost = carried["rest"] / naive["rest"]
+        flicker = carried["ewarp"] / ewarp_input
+        power = carried["strength"] / naive["strength"]
+        print(f"  {name:18} {naive['rest']:7.2f} {carried['first']:7.2f} {carried['rest']:7.3f} {naive['ewarp']:9.5f} "
+              f"{carried['ewarp']:9.5f} {naive['strength']:6.1f} {carried['strength']:6.1f}  "
+              f"{flicker:8.2f}x {verdict(flicker <= TARGET_EWARP_INPUT)} {cost:8.1%} {verdict(cost <= TARGET_CARRIED_COST)}")
+        print(f"  {'':18} carried E_warp {carried['ewarp'] / naive['ewarp']:.2f}x naive's (target <= 1/3: "
+              f"{verdict(carried['ewarp'] / naive['ewarp'] <= TARGET_EWARP_RATIO)}), strength {power:.2f}x naive's "
+              f"(target >= 0.8: {verdict(power >= TARGET_STRENGTH_RATIO)})")
+        results += [(f"{clip.name} {name}: E_warp <= 2x input", flicker <= TARGET_EWARP_INPUT),
+                    (f"{clip.name} {name}: carried cost <= 10%", cost <= TARGET_CARRIED_COST),
+                    (f"{clip.name} {name}: E_warp <= 1/3 naive", carried["ewarp"] / naive["ewarp"] <= TARGET_EWARP_RATIO),
+                    (f"{clip.name} {name}: strength >= 0.8 naive", power >= TARGET_STRENGTH_RATIO)]
 
 
 def time_shares(clip: Path, work: Path, args, results: list) -> None:
@@ -404,32 +546,56 @@ def parse_args(argv):
     parser.add_argument("--clip", action="append", metavar="NAME_OR_PATH",
                         help="'generated', a file name in ../shared/media/clips, a path, or 'real' for every "
                              f"real clip; repeatable (default: {', '.join(DEFAULT_CLIPS)})")
+    parser.add_argument("--variant", action="append", type=variant_name,
+                        help="settings to measure, repeatable (default: old and default): 'default' or mechanisms "
+                             "joined by '+': " + "; ".join(f"{k}: {v}" for k, v in MECHANISMS.items() if v))
     parser.add_argument("--max-side", type=int, default=256, help="frame size of the comparison (default 256)")
     parser.add_argument("--frames", type=int, default=30, help="frames per clip (default 30)")
+    parser.add_argument("--naive-frames", type=int, default=6, help="frames of each naive render (default 6)")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                         help=f"steps per octave (default: the project's, {DEFAULT_STEPS})")
-    parser.add_argument("--octaves", type=int, default=3, help="octaves (default 3)")
+    parser.add_argument("--octaves", type=int, default=DEFAULT_OCTAVES,
+                        help=f"octaves (default: the project's, {DEFAULT_OCTAVES})")
+    parser.add_argument("--steady-clip", action="append", metavar="NAME_OR_PATH",
+                        help="clips of the steady-state run (default: generated and every real clip)")
+    parser.add_argument("--steady-frames", type=int, default=400, help="frames of the steady-state run (400)")
+    parser.add_argument("--steady-side", type=int, default=128, help="frame size of the steady-state run (128)")
+    parser.add_argument("--steady-steps", type=int, default=4, help="steps of the steady-state run (4)")
+    parser.add_argument("--steady-octaves", type=int, default=2, help="octaves of the steady-state run (2)")
+    parser.add_argument("--naive-every", type=int, default=2,
+                        help="the naive strength of the last window dreams every N-th frame of it (2)")
+    parser.add_argument("--stills", nargs="+", default=[str(ROOT / "samples" / n) for n in ("coffee.png", "chelsea.png")],
+                        help="stills of the clipped-pixel target (default: the sample photos)")
+    parser.add_argument("--still-side", type=int, default=None, help="downscale the stills (default: full size)")
     parser.add_argument("--timing-side", type=int, default=854, help="frame size of the time-share run (854)")
     parser.add_argument("--timing-frames", type=int, default=5, help="frames of the time-share run (5)")
     parser.add_argument("--memory-frames", type=int, default=190,
                         help=f"frames of the long memory run, against {MEMORY_BASELINE_FRAMES} (190)")
     parser.add_argument("--memory-steps", type=int, default=3, help="steps of the memory runs (3)")
-    parser.add_argument("--skip", action="append", default=[], choices=("compare", "timing", "memory"),
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=("steady", "compare", "colour", "timing", "memory"),
                         help="leave a part out; repeatable")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 8 frames at 128 px, 4 steps, 2 octaves, one clip, 3 frames at 320 px "
-                             "for the time shares, 60 frames for the memory")
+                        help="a smoke run: 8 frames at 128 px, 4 steps, 2 octaves, the generated clip only; "
+                             "120 steady-state frames; stills at 160 px; 3 frames at 320 px for the time "
+                             "shares, 60 frames for the memory")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.frames, args.max_side, args.steps, args.octaves = 8, 128, 4, 2
+        args.frames, args.max_side, args.steps, args.octaves, args.naive_frames = 8, 128, 4, 2, 3
+        args.steady_frames, args.naive_every, args.still_side = 120, 4, 160
         args.timing_side, args.timing_frames, args.memory_frames = 320, 3, 60
         args.clip = args.clip or ["generated"]
+        args.steady_clip = args.steady_clip or ["generated"]
     args.clip = args.clip or DEFAULT_CLIPS
+    args.steady_clip = args.steady_clip or ["generated", "real"]
+    args.variant = args.variant or ["old", "default"]
     for name in ("max_side", "frames", "steps", "octaves", "timing_side", "timing_frames", "memory_frames",
-                 "memory_steps"):
+                 "memory_steps", "naive_frames", "steady_side", "steady_steps", "steady_octaves", "naive_every"):
         if getattr(args, name) < (2 if name.endswith("frames") else 1):
             parser.error(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
+    if args.steady_frames < 3 * WINDOW:
+        parser.error(f"--steady-frames must be at least {3 * WINDOW}")
     return args
 
 
@@ -437,25 +603,38 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.memory_child:
         return memory_child(args)
-    share = video.CARRIED_STEPS_SHARE
     print(f"dreamvideo {dreamvideo.__version__} video benchmark on {os.cpu_count()} CPU cores, "
           f"Python {platform.python_version()}")
-    print(f"defaults under test: blend {video.VideoOptions.blend}, carried steps {share:.0%} of --steps "
-          f"({max(1, round(args.steps * share))} of {args.steps}); naive: blend 0")
-    print(f"load average at start: {os.getloadavg()[0]:.1f} (wall times suffer when other jobs share the machine)")
+    defaults = {**{f.name: f.default for f in dataclasses.fields(video.VideoOptions)},
+                **{f.name: f.default for f in dataclasses.fields(DreamOptions)}}
+    print("defaults under test: " + ", ".join(f"{k} {defaults[k]}" for k in OLD_DEFAULTS) +
+          f"; carried steps {video.CARRIED_STEPS_SHARE:.0%} of --steps when unset")
+    print("old defaults: " + ", ".join(f"{k} {v}" for k, v in OLD_DEFAULTS.items()))
+    print(f"variants: {', '.join(args.variant)}; naive: blend 0 with the variant's other settings")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (wall times suffer when other jobs share the machine; "
+          "costs are compared in CPU time)")
     print(f"comparison: max_side {args.max_side}, steps {args.steps}, octaves {args.octaves}, "
           f"{args.frames} frames per clip, PNG output")
     results: list[tuple[str, bool]] = []
+    clip_frames: dict = {}
     with tempfile.TemporaryDirectory(prefix="dreamvideo-benchmark-") as tmp:
         work = Path(tmp)
         generated = make_generated_clip(work / "generated.mp4", frames=max(48, args.frames, args.timing_frames))
         warm_up()
+        if "steady" not in args.skip:
+            for label, clip in resolve_clips(args.steady_clip, generated):
+                if clip is None:
+                    print(f"\n{label}")
+                    continue
+                steady_state(label, clip, work, args, results)
         if "compare" not in args.skip:
             for label, clip in resolve_clips(args.clip, generated):
                 if clip is None:
                     print(f"\n{label}")
                     continue
-                compare_clip(label, clip, work, args, results)
+                compare_clip(label, clip, work, args, results, clip_frames)
+        if "colour" not in args.skip:
+            colour_clipping(work, args, results, clip_frames)
         if "timing" not in args.skip:
             time_shares(generated, work, args, results)
         if "memory" not in args.skip:
