@@ -312,6 +312,29 @@ def test_blend_rejects_amounts_outside_zero_to_one(amount):
         motion.blend(image, image, None, amount)
 
 
+def test_reanchor_gives_back_the_coarse_change_and_keeps_the_detail():
+    """Known answer: a carried start = frame + a uniform cast of +30 + a checkerboard of +-10. A blur
+    keeps the cast and removes the checkerboard, so re-anchoring fully leaves frame + checkerboard."""
+    y, x = np.mgrid[:48, :64]
+    frame = np.repeat((60 + x + y)[..., None], 3, axis=2).astype(np.float32)
+    checkerboard = np.repeat((10.0 * (-1.0) ** (x + y))[..., None], 3, axis=2)
+    start = frame + 30.0 + checkerboard
+    np.testing.assert_allclose(motion.reanchor(start, frame, 1.0), frame + checkerboard, atol=0.05)
+    np.testing.assert_allclose(motion.reanchor(start, frame, 0.5), frame + 15.0 + checkerboard, atol=0.05)
+    np.testing.assert_array_equal(motion.reanchor(start, frame, 0.0), start)
+    # uint8 frames work on the same 0-255 scale
+    np.testing.assert_allclose(motion.reanchor(start, frame.astype(np.uint8), 1.0), frame + checkerboard, atol=0.05)
+
+
+@pytest.mark.parametrize("amount, scale", [(1.5, 0.1), (-0.1, 0.1), ("x", 0.1), (1.0, 0.0)])
+def test_reanchor_rejects_bad_settings(amount, scale):
+    image = np.zeros((8, 8, 3), np.float32)
+    with pytest.raises(DreamError):
+        motion.reanchor(image, image, amount, scale)
+    with pytest.raises(DreamError):
+        motion.reanchor(image, np.zeros((8, 9, 3), np.float32))
+
+
 def test_blend_rejects_mismatched_shapes():
     image = np.zeros((4, 5, 3), np.float32)
     with pytest.raises(DreamError):
