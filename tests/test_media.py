@@ -663,3 +663,63 @@ def test_real_clip_renders_as_recorded(tmp_path, name):
             assert sound.codec_context.name == audio
             assert float(sound.duration * sound.time_base) <= seconds + 0.03  # trimmed to the video
     assert len(list(media.read_frames(source, fps=10, max_side=16))) == count_at_10
+
+
+# ------------------------------------------------------------------------------------------
+# seeking and the new output formats
+
+
+def test_a_later_start_seeks_instead_of_decoding_from_the_beginning(tmp_path):
+    frames = [gradient(32, 48, shift=2 * i) for i in range(120)]
+    path = tmp_path / "long.mp4"
+    with av.open(str(path), "w") as out:  # a keyframe every 12 frames, as cameras and encoders do
+        stream = out.add_stream("libx264", rate=24, options={"crf": "10"})
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        stream.codec_context.gop_size = 12
+        for i, frame in enumerate(frames):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts = i
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode(None))
+    everything = media.read_frames(path)
+    whole = list(everything)
+    assert len(whole) == 120 and everything.decoded == 120
+    late = media.read_frames(path, start_frame=100, end_frame=110)
+    part = list(late)
+    assert len(part) == 10
+    for a, b in zip(part, whole[100:110]):
+        np.testing.assert_array_equal(a, b)
+    # the keyframe at 96, then 96..110: about the 10 frames asked for, not 110
+    assert late.decoded <= 10 + 12 + 4
+    assert late.closed
+
+
+@pytest.mark.parametrize("name,codec,video_codec", [("out.webp", None, "webp"), ("out.webm", None, "vp9"),
+                                                    ("out.mov", None, "prores"), ("out.mp4", "hevc", "hevc"),
+                                                    ("out.mp4", None, "h264")])
+def test_new_output_formats_read_back(tmp_path, name, codec, video_codec, facts):
+    frames = moving_clip(6, 31, 47)  # odd sizes
+    path = write_clip(tmp_path / name, frames, fps=12, codec=codec)
+    assert os.listdir(tmp_path) == [name]
+    assert facts.codecs(path)["video"] == video_codec or name.endswith(".webp")
+    back = list(media.read_frames(path))
+    assert len(back) == 6
+    assert back[0].shape[:2] in ((31, 47), (32, 48))
+    for original, decoded in zip(frames, back):
+        assert mean_abs_error(decoded[:31, :47], original) < 6.0
+    assert mean_abs_error(back[4][:31, :47], frames[4]) < mean_abs_error(back[4][:31, :47], frames[2])
+
+
+def test_audio_follows_into_webm_and_mov(tmp_path, late_tone, facts):
+    for name, audio in (("a.webm", "opus"), ("a.mov", "aac")):
+        path = write_clip(tmp_path / name, moving_clip(15), fps=30, audio_from=late_tone, audio_start=1.0)
+        assert facts.codecs(path)["audio"] == audio
+        assert len(audio_samples(path)) / 8000 == pytest.approx(0.5, abs=0.08)
+
+
+def test_codec_is_only_for_mp4(tmp_path):
+    with pytest.raises(DreamError, match="codec"):
+        media.open_sink(tmp_path / "a.gif", fps=10, codec="hevc")
+    with pytest.raises(DreamError, match="av1"):
+        media.open_sink(tmp_path / "a.mp4", fps=10, codec="av1")
+    assert os.listdir(tmp_path) == []

@@ -133,6 +133,8 @@ def read_header(key: tuple[str, int, int], name: str) -> Header:
     with open_container(path, name) as container:
         stream = video_stream(container, name)
         context = stream.codec_context
+        if context is None:
+            raise DreamError(f"{name}: its video codec is unknown to FFmpeg; re-encode it (e.g. to H.264)")
         check_pixel_count(context.width or 1, context.height or 1, name)
         audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         duration = container.duration / av.time_base if container.duration else None
