@@ -1,4 +1,4 @@
-"""The new outputs end to end: .webp (animated), .webm (VP9), .mov (ProRes 422) and --codec hevc, for a video
+"""The new outputs end to end: .webp (animated), .webm (VP9), .mov (ProRes 422) and --codec, for a video
 and for a zoom, each read back with PyAV (not with dreamvideo.media)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 CASES = [("out.webp", [], "webp"), ("out.webm", [], "vp9"), ("out.mov", [], "prores"),
-         ("out.mp4", ["--codec", "hevc"], "hevc")]
+         ("out.mp4", ["--codec", "h264"], "h264")]
 
 
 @pytest.fixture()
