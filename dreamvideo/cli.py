@@ -155,7 +155,7 @@ def build_main_parser() -> argparse.ArgumentParser:
                     "'dreamvideo models' (the models and their layers).",
     )
     parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...); a file "
-                                      "named like a command (zoom, models, render, measure) as ./zoom")
+                                      f"named like a command ({', '.join(COMMANDS)}) as ./NAME")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
                              "source's audio), .gif, .webp (animated), .webm (VP9), .mov "

@@ -1,0 +1,396 @@
+"""Mutation check: break the program on purpose, one small change at a time, and see the tests notice.
+
+    python scripts/mutation_check.py                 # every breakage (about 20 minutes on 2 cores)
+    python scripts/mutation_check.py --list          # what would be broken, and which tests must notice
+    python scripts/mutation_check.py --check         # only confirm every breakage still applies (no tests)
+    python scripts/mutation_check.py NAME [NAME ...] # only these breakages
+
+Each breakage names a file of the package, an exact piece of its text and what replaces it. The project
+(package, tests, samples, scripts) is copied once to a temporary folder; for each breakage the file is
+changed there, the tests relevant to it run with ``python -m pytest -x -q`` in a subprocess whose
+PYTHONPATH is the copy, and the file is put back. A breakage is *caught* when those tests fail. If the
+original text is not in the file exactly once, the script stops with an error before running anything:
+a breakage that no longer applies must be rewritten, not silently skipped. The tests are first run on the
+unbroken copy; if they fail there, nothing is measured.
+
+Prints one line per breakage and the catch rate; the exit code is 0 only when every breakage is caught.
+Kept out of CI: it runs the relevant tests once per breakage. Run it under ``nice -n 10`` on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COPIED = ("dreamvideo", "tests", "samples", "scripts", "setup.cfg", "pyproject.toml")
+TIMEOUT = 900  # seconds for one breakage's tests
+
+
+@dataclass(frozen=True)
+class Breakage:
+    name: str
+    file: str  # relative to the project root
+    original: str  # must occur exactly once in the file
+    replacement: str
+    tests: tuple[str, ...]  # pytest node ids (a test function covers all its parameters)
+    why: str = ""
+
+
+def b(name, file, original, replacement, *tests, why=""):
+    return Breakage(name, file, original, replacement, tuple(tests), why)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The breakages. First those of issue 11 (tests that once passed with their bug in place), then one per
+# behaviour the README promises or a flag offers.
+
+BREAKAGES = [
+    # -- issue 11: tests that passed with their bug
+    b("bf16-forced-to-float32", "dreamvideo/models.py",
+      "        with _dtype_policy(policy):", '        with _dtype_policy("float32"):',
+      "tests/test_kernel.py::test_bfloat16_gradient_matches_float32_on_embedded_model",
+      why="--precision bfloat16 silently computes in float32"),
+    b("auto-precision-ignores-the-cpu", "dreamvideo/models.py",
+      '        return "mixed_bfloat16" if cpu_has_bf16() else "float32"', '        return "float32"',
+      "tests/test_models.py::test_precision_choice"),
+    b("cpuinfo-amx-not-read", "dreamvideo/models.py",
+      '{"avx512_bf16", "amx_bf16"} & set(value.split())', '{"avx512_bf16"} & set(value.split())',
+      "tests/test_models.py::test_bf16_is_read_from_the_cpuinfo_flags"),
+    b("video-carried-share-1", "dreamvideo/video.py",
+      "CARRIED_STEPS_SHARE = 0.2\n", "CARRIED_STEPS_SHARE = 1.0\n",
+      "tests/test_video.py::test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh"),
+    b("audio-not-cut-at-start", "dreamvideo/video.py",
+      "audio_from=job.input if job.has_audio else None, audio_start=job.start / float(job.fps))",
+      "audio_from=job.input if job.has_audio else None, audio_start=0.0)",
+      "tests/test_video.py::test_start_cuts_the_audio_too"),
+    b("zoom-border-constant", "dreamvideo/motion.py",
+      "                         borderMode=BORDER)\n    if interpolation in",
+      "                         borderMode=cv2.BORDER_CONSTANT)\n    if interpolation in",
+      "tests/test_zoom.py::test_no_constant_border_after_rotating_and_zooming_out"),
+    b("loop-cross-fade-removed", "dreamvideo/zoom.py",
+      "            tail_weight = 1.0 - index / overlap", "            tail_weight = 0.0",
+      "tests/test_zoom.py::test_loop_cross_fade_weights_fall_linearly_from_the_tail_to_the_head",
+      "tests/test_zoom.py::test_loop_joins_the_last_frame_to_the_first_smoothly"),
+    b("colour-reference-retaken-every-frame", "dreamvideo/zoom.py",
+      '        if index == 0 and reference["stats"] is None:', "        if zoom_opts.colour_reference is None:",
+      "tests/test_zoom.py::test_colour_match_holds_the_lightness_of_the_first_frame"),
+    b("mask-of-zero-strength", "dreamvideo/animation.py",
+      "    return np.clip(gray, 0.0, 1.0)", "    return np.zeros_like(gray)",
+      "tests/test_artist.py::test_mask_video_with_the_same_frame_count_works"),
+    b("mask-video-one-frame-ahead", "dreamvideo/animation.py",
+      "        while self._position <= index:", "        while self._position <= index + 1:",
+      "tests/test_artist.py::test_mask_video_with_the_same_frame_count_works"),
+
+    # -- zoom flags
+    b("zoom-translate-y-ignored", "dreamvideo/zoom.py",
+      "translate=(shift_x(index), shift_y(index))", "translate=(shift_x(index), 0.0)",
+      "tests/test_zoom.py::test_translate_y_keyframes_move_the_picture_down_by_the_scheduled_pixels"),
+    b("zoom-centre-ignored", "dreamvideo/zoom.py",
+      "(centre_x(index), centre_y(index))", "(0.5, 0.5)",
+      "tests/test_zoom.py::test_zoom_about_a_corner_given_by_center_x_and_center_y"),
+    b("zoom-centre-x-and-y-swapped", "dreamvideo/zoom.py",
+      "(centre_x(index), centre_y(index))", "(centre_y(index), centre_x(index))",
+      "tests/test_zoom.py::test_zoom_about_a_corner_given_by_center_x_and_center_y"),
+    b("zoom-interpolation-ignored", "dreamvideo/zoom.py",
+      "interpolation=zoom_opts.interpolation)", 'interpolation="lanczos")',
+      "tests/test_zoom.py::test_interpolation_is_the_one_the_warp_uses"),
+    b("zoom-overlap-ignored", "dreamvideo/zoom.py",
+      "overlap = zoom_opts.overlap if zoom_opts.overlap is not None else", "overlap = None or",
+      "tests/test_zoom.py::test_overlap_renders_that_many_frames_past_the_end"),
+    b("zoom-carried-share-1", "dreamvideo/zoom.py",
+      "CARRIED_STEPS_SHARE = 0.3\n", "CARRIED_STEPS_SHARE = 1.0\n",
+      "tests/test_zoom.py::test_carried_steps_of_a_zoom"),
+    b("zoom-quality-ignored", "dreamvideo/zoom.py",
+      "    if overlap == 0:\n        with media.open_sink(output, fps=fps, quality=zoom_opts.quality,",
+      "    if overlap == 0:\n        with media.open_sink(output, fps=fps, quality=18,",
+      "tests/test_zoom.py::test_quality_reaches_the_mp4_encoder"),
+    b("zoom-loop-ignored", "dreamvideo/zoom.py",
+      "    if zoom_opts.loop:\n", "    if False:\n",
+      "tests/test_zoom.py::test_overlap_renders_that_many_frames_past_the_end",
+      "tests/test_zoom.py::test_loop_joins_the_last_frame_to_the_first_smoothly"),
+    b("zoom-colour-match-strength-ignored", "dreamvideo/zoom.py",
+      "        strength = colour(index)\n", "        strength = 1.0\n",
+      "tests/test_zoom.py::test_colour_match_holds_the_lightness_of_the_first_frame"),
+    b("zoom-chroma-not-matched", "dreamvideo/zoom.py",
+      "    gain = 1.0 + strength * (float(np.clip(chroma / own, 0.5, 2.0)) - 1.0)", "    gain = 1.0",
+      "tests/test_zoom.py::test_match_chroma_reaches_the_target_chroma_and_keeps_lightness"),
+
+    # -- video flags
+    b("video-flow-hard-coded", "dreamvideo/video.py",
+      "        forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)",
+      '        forward, backward = motion.flow_pair(previous_source, frame, "dis", "medium")',
+      "tests/test_video.py::test_flow_and_flow_preset_change_the_carried_frames"),
+    b("dis-preset-ignored", "dreamvideo/motion.py",
+      "    return cv2.DISOpticalFlow_create(DIS_PRESETS[preset])",
+      '    return cv2.DISOpticalFlow_create(DIS_PRESETS["medium"])',
+      "tests/test_video.py::test_flow_and_flow_preset_change_the_carried_frames"),
+    b("video-quality-ignored", "dreamvideo/video.py",
+      "                         quality=video_opts.quality, codec=video_opts.codec) as sink:",
+      "                         quality=18, codec=video_opts.codec) as sink:",
+      "tests/test_video.py::test_quality_reaches_the_encoder"),
+    b("mask-ignores-start", "dreamvideo/animation.py",
+      "media.read_frames(path, start_frame=start_frame, fps=fps)", "media.read_frames(path, start_frame=0, fps=fps)",
+      "tests/test_artist.py::test_mask_video_with_start_begins_at_the_same_frame"),
+    b("blend-0-still-carries", "dreamvideo/video.py",
+      "        if previous_dream is None or amount == 0.0:", "        if previous_dream is None:",
+      "tests/test_video.py::test_blend_0_dreams_each_frame_alone"),
+    b("scene-cut-not-detected", "dreamvideo/video.py",
+      "        if motion.is_scene_cut(previous_source, frame, weight, backward=backward):", "        if False:",
+      "tests/test_video.py::test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh"),
+    b("repeated-pictures-dreamed-again", "dreamvideo/video.py",
+      "        if np.array_equal(frame, previous_source):\n            # A repeated picture",
+      "        if False:\n            # A repeated picture",
+      "tests/test_video.py::test_repeated_source_pictures_repeat_the_dream_without_dreaming"),
+    b("start-frame-off-by-one", "dreamvideo/video.py",
+      "            frame = int(text[:-1])\n", "            frame = int(text[:-1]) + 1\n",
+      "tests/test_video.py::test_start_and_end_select_frames"),
+    b("fps-flag-ignored", "dreamvideo/video.py",
+      "    fps = parse_fps(video_opts.fps) or info.fps", "    fps = info.fps",
+      "tests/test_video.py::test_fps_resamples_to_an_exact_rate"),
+    b("fractional-rate-rounded", "dreamvideo/video.py",
+      "    dream_frames(job.frames(), job.output, total=job.total, fps=job.fps,",
+      "    dream_frames(job.frames(), job.output, total=job.total, fps=round(job.fps),",
+      "tests/test_video.py::test_mp4_keeps_frame_count_exact_rate_and_audio_with_the_embedded_model"),
+    b("audio-not-copied", "dreamvideo/video.py",
+      "audio_from=job.input if job.has_audio else None, audio_start=", "audio_from=None, audio_start=",
+      "tests/test_video.py::test_mp4_keeps_frame_count_exact_rate_and_audio_with_the_embedded_model"),
+    b("consistency-check-trusts-everything", "dreamvideo/motion.py",
+      "    unreliable = sum_x * sum_x + sum_y * sum_y > 0.01 * (outgoing_sq + returning_sq) + 0.5",
+      "    unreliable = sum_x * sum_x + sum_y * sum_y > 1e30",
+      "tests/test_motion.py::test_consistency_weight_of_exact_flows_marks_exactly_the_uncovered_strip",
+      "tests/test_motion.py::test_consistency_weight_is_zero_where_background_is_uncovered"),
+    b("blend-ignores-the-carried-dream", "dreamvideo/motion.py",
+      "    return frame32 + factor * (carried.astype(np.float32) - frame32)", "    return frame32",
+      "tests/test_motion.py::test_blend_known_values_and_edge_cases"),
+
+    # -- preview
+    b("preview-third-of-10", "dreamvideo/options.py",
+      '    steps = options.get("steps", DreamOptions.steps)', '    steps = options.get("steps", 10)',
+      "tests/test_artist.py::test_preview_takes_a_third_of_the_steps_at_most_3_octaves_and_256_px",
+      "tests/test_artist.py::test_api_preview_without_steps_dreams_a_third_of_the_default_steps",
+      why="the bug issue 11 fixed"),
+    b("preview-octaves-not-capped", "dreamvideo/options.py",
+      '    out["octaves"] = min(3, int(round(as_schedule(octaves, name="octaves")(0))))',
+      '    out["octaves"] = int(round(as_schedule(octaves, name="octaves")(0)))',
+      "tests/test_artist.py::test_preview_takes_a_third_of_the_steps_at_most_3_octaves_and_256_px",
+      "tests/test_artist.py::test_video_preview_renders_the_first_5_seconds_with_a_third_of_the_steps"),
+    b("preview-whole-video", "dreamvideo/options.py",
+      '        out["end"] = f"{PREVIEW_SECONDS}s"', "        pass",
+      "tests/test_artist.py::test_video_preview_renders_the_first_5_seconds_with_a_third_of_the_steps"),
+    b("preview-full-size", "dreamvideo/options.py",
+      '    out["max_side"] = min(options.get("max_side") or PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE)',
+      '    out["max_side"] = options.get("max_side")',
+      "tests/test_artist.py::test_still_preview_is_at_most_256_px_and_named_preview"),
+
+    # -- dream options through the CLI
+    b("tile-size-ignored", "dreamvideo/animation.py",
+      "Dreamer(feature_model, options.objective, options.tile_size, media.read_image)",
+      "Dreamer(feature_model, options.objective, 512, media.read_image)",
+      "tests/test_cli.py::test_tile_size_splits_the_picture_only_when_it_is_smaller"),
+    b("style-layer-ignored", "dreamvideo/options.py",
+      '("style", opts.style, opts.style_weight, opts.style_layer)', '("style", opts.style, opts.style_weight, None)',
+      "tests/test_cli.py::test_guide_and_style_weights_and_style_layers_change_the_result"),
+    b("guide-and-style-weights-ignored", "dreamvideo/options.py",
+      "        term = getattr(objectives, kind)(image, layer_names, weight)",
+      "        term = getattr(objectives, kind)(image, layer_names, 1.0)",
+      "tests/test_cli.py::test_guide_and_style_weights_and_style_layers_change_the_result"),
+    b("tv-smooths-the-wrong-way", "dreamvideo/options.py",
+      "        objective = objective - objectives.tv(opts.tv)", "        objective = objective + objectives.tv(opts.tv)",
+      "tests/test_cli.py::test_tv_makes_the_dream_smoother"),
+    b("seed-ignored", "dreamvideo/kernel.py",
+      "        rng = rng if rng is not None else np.random.default_rng(seed)",
+      "        rng = rng if rng is not None else np.random.default_rng()",
+      "tests/test_kernel.py::test_seed_makes_runs_reproducible"),
+    b("mask-strength-not-applied", "dreamvideo/kernel.py",
+      "image + step_size * strength * gradient", "image + step_size * gradient",
+      "tests/test_kernel.py::test_strength_zero_leaves_pixels_untouched",
+      "tests/test_artist.py::test_black_half_of_a_still_mask_is_left_untouched"),
+    b("octaves-largest-first", "dreamvideo/kernel.py",
+      "    for k in range(octaves - 1, -1, -1):", "    for k in range(octaves):",
+      "tests/test_kernel.py::test_octave_sizes_smallest_first_and_clamped"),
+    b("max-side-ignored", "dreamvideo/media/images.py",
+      "    if (width, height) == (image.shape[1], image.shape[0]):\n        return image",
+      "    if True:\n        return image",
+      "tests/test_cli.py::test_same_seed_gives_byte_identical_png_with_the_embedded_model"),
+
+    # -- schedules
+    b("keyframes-not-interpolated", "dreamvideo/schedules.py",
+      "            return y0 + (y1 - y0) * u\n", "            return y0\n",
+      "tests/test_schedules.py::test_linear_midpoint_and_quarter_point"),
+    b("cubic-is-linear", "dreamvideo/schedules.py",
+      '        if self.interpolation == "linear":\n            return y0',
+      '        if self.interpolation in ("linear", "cubic"):\n            return y0',
+      "tests/test_schedules.py::test_cubic_with_two_keyframes_is_smoothstep"),
+
+    # -- render files, resume, CLI
+    b("colour-reference-not-a-path", "dreamvideo/renderfile.py",
+      'PATH_OPTIONS = ("guide", "style", "mask", "colour_reference")', 'PATH_OPTIONS = ("guide", "style", "mask")',
+      "tests/test_artist.py::test_zoom_with_a_colour_reference_renders_again_after_the_project_moved"),
+    b("render-file-absolute-paths", "dreamvideo/renderfile.py",
+      "        return None if path is None else os.path.relpath(Path(path).resolve(), folder)",
+      "        return None if path is None else str(Path(path).resolve())",
+      "tests/test_artist.py::test_still_render_file_reproduces_the_png_and_survives_a_move"),
+    b("render-restart-dropped", "dreamvideo/cli.py",
+      '        options["restart"] = args.restart', '        options["restart"] = False',
+      "tests/test_render.py::test_render_restart_discards_the_frames_of_an_interrupted_render"),
+    b("resume-finds-no-frames", "dreamvideo/render.py",
+      "        while self.path(count).exists():", "        while False:",
+      "tests/test_render.py::test_interrupted_video_resumes_without_redreaming_and_matches_an_unbroken_render"),
+    b("other-settings-resumed", "dreamvideo/render.py",
+      "            if stored != self.settings:", "            if False:",
+      "tests/test_render.py::test_other_settings_on_rerun_are_refused_until_restart"),
+    b("files-named-like-commands-win", "dreamvideo/cli.py",
+      "    command = argv[0] if argv and argv[0] in COMMANDS else None",
+      "    command = argv[0] if argv and argv[0] in COMMANDS and not os.path.exists(argv[0]) else None",
+      "tests/test_cli.py::test_command_names_win_over_files_and_folders_of_the_same_name"),
+    b("no-wrote-line", "dreamvideo/cli.py",
+      '    output = render_zoom(options.pop("input"), options.pop("output"), **options)\n'
+      '    if not args.quiet:\n        print(f"wrote {output}", file=sys.stderr)',
+      '    output = render_zoom(options.pop("input"), options.pop("output"), **options)\n'
+      '    if False:\n        print(f"wrote {output}", file=sys.stderr)',
+      "tests/test_cli.py::test_wrote_line_names_the_output_unless_quiet"),
+    b("default-output-not-stem-dream", "dreamvideo/options.py",
+      'return str(path.with_name(f"{path.stem}_dream{suffix}"))', 'return str(path.with_name(f"{path.stem}_out{suffix}"))',
+      "tests/test_video.py::test_default_output_is_stem_dream_mp4_beside_the_input",
+      "tests/test_cli.py::test_default_output_is_stem_dream_png_beside_the_input"),
+
+    # -- media promises
+    b("input-overwritten", "dreamvideo/media/outputs.py",
+      "        if same:\n", "        if False:\n",
+      "tests/test_video.py::test_output_equal_to_input_is_refused",
+      "tests/test_cli.py::test_output_equal_to_input_is_refused"),
+    b("gif-plays-once", "dreamvideo/media/encoders.py",
+      '        self.muxer_options = {"loop": "0" if self.loop else "-1"}', '        self.muxer_options = {"loop": "-1"}',
+      "tests/test_video.py::test_gif_output"),
+    b("odd-size-padded-black", "dreamvideo/media/encoders.py",
+      '(0, frame.shape[1] % 2), (0, 0)), mode="edge")', '(0, frame.shape[1] % 2), (0, 0)), mode="constant")',
+      "tests/test_media.py::test_mp4_odd_size_is_padded_by_repeating_the_edge"),
+    b("alpha-over-black", "dreamvideo/media/images.py",
+      "    out = rgb.astype(np.float32) * a + 255.0 * (1.0 - a)", "    out = rgb.astype(np.float32) * a",
+      "tests/test_media.py::test_read_image_grayscale_alpha_and_16_bit"),
+]
+
+
+def check_applies(root: Path, breakages) -> list[str]:
+    """Every problem that keeps a breakage from applying (missing file, text absent or not unique)."""
+    problems = []
+    names = [item.name for item in BREAKAGES]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(f"{name}: the name is used twice")
+    for item in breakages:
+        path = root / item.file
+        if not path.is_file():
+            problems.append(f"{item.name}: {item.file} does not exist")
+            continue
+        count = path.read_text().count(item.original)
+        if count != 1:
+            problems.append(f"{item.name}: the original text occurs {count} times in {item.file} (must be once):\n"
+                            f"    {item.original!r}")
+        if not item.tests:
+            problems.append(f"{item.name}: names no tests")
+    return problems
+
+
+def copy_project(target: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, target / name)
+
+
+def test_environment(copy: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1", TF_CPP_MIN_LOG_LEVEL="2")
+    # The copy has no ../shared/media beside it: point the tests at the real one, if there is one.
+    shared = ROOT.parent / "shared" / "media"
+    if "DREAMVIDEO_SHARED_MEDIA" not in env and shared.is_dir():
+        env["DREAMVIDEO_SHARED_MEDIA"] = str(shared)
+    return env
+
+
+def run_tests(copy: Path, tests, env) -> tuple[int, str, float]:
+    """(pytest's exit code, its last lines, seconds). Exit code None: timed out."""
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=copy, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, "timed out", time.monotonic() - started
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode, (lines[-1] if lines else done.stderr.strip()[-300:]), time.monotonic() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="run only these breakages (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the breakages and their tests")
+    parser.add_argument("--check", action="store_true", help="only check that every breakage applies")
+    args = parser.parse_args(argv)
+
+    known = {item.name: item for item in BREAKAGES}
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown breakage {unknown[0]!r}; see --list")
+    chosen = [known[name] for name in args.names] if args.names else BREAKAGES
+    if args.list:
+        for item in chosen:
+            print(f"{item.name}: {item.file}\n    {item.original!r}\n -> {item.replacement!r}")
+            for test in item.tests:
+                print(f"    {test}")
+        return 0
+    problems = check_applies(ROOT, chosen)
+    if problems:
+        print("mutation_check: these breakages no longer apply; update them:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"all {len(chosen)} breakages apply")
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="dreamvideo-mutants-") as folder:
+        copy = Path(folder)
+        copy_project(copy)
+        env = test_environment(copy)
+        tests = sorted({test for item in chosen for test in item.tests})
+        code, last, seconds = run_tests(copy, tests, env)
+        print(f"unbroken: {len(tests)} tests, {last} ({seconds:.0f} s)", flush=True)
+        if code != 0:
+            print("mutation_check: the tests fail on the unbroken code; fix that first", file=sys.stderr)
+            return 2
+        caught = []
+        for number, item in enumerate(chosen, 1):
+            path = copy / item.file
+            original = path.read_text()
+            path.write_text(original.replace(item.original, item.replacement))
+            try:
+                code, last, seconds = run_tests(copy, item.tests, env)
+            finally:
+                path.write_text(original)
+            if code == 1 or code is None:  # tests failed (or hung: noticed too, though not nicely)
+                verdict = "caught" if code == 1 else "caught (timed out)"
+                caught.append(item)
+            elif code == 0:
+                verdict = "MISSED"
+            else:
+                verdict = f"ERROR (pytest exit code {code}: {last})"
+            print(f"[{number:2d}/{len(chosen)}] {verdict:8s} {item.name} ({seconds:.0f} s)", flush=True)
+        missed = [item.name for item in chosen if item not in caught]
+        print(f"\ncaught {len(caught)} of {len(chosen)} breakages: {100 * len(caught) / len(chosen):.0f}%")
+        if missed:
+            print("not caught: " + ", ".join(missed))
+        return 0 if not missed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
