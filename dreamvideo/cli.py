@@ -158,7 +158,7 @@ def build_main_parser() -> argparse.ArgumentParser:
                                       f"named like a command ({', '.join(COMMANDS)}) as ./NAME")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
-                             "source's audio), .gif, .webp (animated), .webm (VP9), .mov "
+                             "source's audio; --codec hevc for HEVC), .gif, .webp (animated), .webm (VP9), .mov "
                              "(ProRes 422), or a folder ending in / for numbered PNG frames "
                              "(default <stem>_dream.mp4). Written beside the input by default, never over it")
     add_dream_options(parser)
@@ -195,8 +195,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("animation output")
     group.add_argument("--quality", type=int, default=18, metavar="CRF",
                        help="MP4/WebM quality: the H.264/HEVC/VP9 CRF, 0 (lossless) to 51 (worst); default 18")
-    group.add_argument("--codec", default=None,
-                       help="video codec of an .mp4: h264 (the default and, for now, the only one)")
+    group.add_argument("--codec", choices=("h264", "hevc"), default=None,
+                       help="video codec of an .mp4: h264 (default) or hevc (smaller files, slower to encode; "
+                            "frames at least 64 px wide)")
     group.add_argument("--restart", action="store_true",
                        help="discard finished frames of an earlier, interrupted render of this output")
 

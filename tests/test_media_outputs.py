@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 CASES = [("out.webp", [], "webp"), ("out.webm", [], "vp9"), ("out.mov", [], "prores"),
-         ("out.mp4", ["--codec", "h264"], "h264")]
+         ("out.mp4", ["--codec", "h264"], "h264"), ("out.mp4", ["--codec", "hevc"], "hevc")]
 
 
 @pytest.fixture()
@@ -54,13 +54,13 @@ def test_video_to_new_formats(cli, clip, tmp_path, tiny_args, name, flags, codec
 @pytest.mark.parametrize("name,flags,codec", CASES)
 def test_zoom_to_new_formats(cli, tmp_path, tiny_args, name, flags, codec):
     output = tmp_path / name
-    result = cli("zoom", "-o", output, *tiny_args, "--size", "32x32", "--frames", "3", *flags)
+    result = cli("zoom", "-o", output, *tiny_args, "--size", "64x32", "--frames", "3", *flags)
     assert result.code == 0, result.err
     if name.endswith(".webp"):
         assert webp_frame_count(output) == 3
         return
     found, frames = read_back(output)
-    assert found == codec and len(frames) == 3 and frames[0].shape == (32, 32, 3)
+    assert found == codec and len(frames) == 3 and frames[0].shape == (32, 64, 3)
 
 
 def test_codec_on_a_gif_is_refused(cli, clip, tmp_path, tiny_args, snapshot):

@@ -96,11 +96,19 @@ class VideoSink(Sink):
             context.color_range = _LIMITED_RANGE
         self._stream = stream
 
+    def check_size(self, width: int, height: int) -> None:
+        """DreamError if the encoder cannot take frames of this size (checked before it is opened)."""
+
     def _write(self, frame: np.ndarray) -> None:
         if self.even_size and (frame.shape[0] % 2 or frame.shape[1] % 2):
             frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), mode="edge")
         try:
             if self._container is None:
+                try:
+                    self.check_size(frame.shape[1], frame.shape[0])
+                except DreamError:
+                    self.abort()
+                    raise
                 self._start(frame.shape[1], frame.shape[0])
             picture = self.prepare(np.ascontiguousarray(frame))
             picture.pts = self.frames_written
@@ -172,6 +180,13 @@ class Mp4Sink(VideoSink):
         self.hevc = kwargs.get("codec") == "hevc"
         self.encoder = "libx265" if self.hevc else "libx264"
         self.codec_tag = "hvc1" if self.hevc else None
+
+    def check_size(self, width: int, height: int) -> None:
+        # Measured with PyAV 18.1's libx265: frames narrower than 64 px (one coding tree unit) corrupt the
+        # heap ("corrupted size vs. prev_size") a few files later; 64 px and wider encode cleanly.
+        if self.hevc and width < 64:
+            raise DreamError(f"{self.path}: HEVC needs frames at least 64 px wide, these are {width} px; "
+                             "use --codec h264")
 
     def encoder_options(self) -> dict:
         options = {"crf": str(self.quality), "preset": "medium"}

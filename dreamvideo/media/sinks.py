@@ -25,9 +25,8 @@ logger = logging.getLogger("dreamvideo.media")
 
 #: Default constant rate factor for x264/x265/VP9 output (0 = lossless; 18 looks lossless with x264).
 DEFAULT_CRF = 18
-#: Video codecs an MP4 can be written with (--codec). HEVC is held back: libx265 as linked in PyAV 18.1's
-#: wheels corrupts the heap when it encodes in-process ("corrupted size vs. prev_size" after a few files).
-MP4_CODECS = ("h264",)
+#: Video codecs an MP4 can be written with (--codec).
+MP4_CODECS = ("h264", "hevc")
 
 
 class Sink:
@@ -197,8 +196,6 @@ def check_codec(codec: Optional[str], kind: str, where: PathLike) -> Optional[st
     text = str(codec).lower()
     if kind != "mp4":
         raise DreamError(f"{where}: --codec chooses the codec of an .mp4 output; a {kind} output has its own")
-    if text == "hevc":
-        raise DreamError(f"{where}: HEVC is not offered yet (libx265 in this PyAV build crashes); use h264")
     if text not in MP4_CODECS:
         raise DreamError(f"{where}: codec {codec!r} is not offered; use one of {', '.join(MP4_CODECS)}")
     return text
