@@ -25,7 +25,7 @@ from .options import DreamOptions, FarmOptions, default_output, preview_options,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DreamOptions", "dream_array", "dream_image", "measure"]
+__all__ = ["DreamOptions", "dream_array", "dream_files", "dream_image", "measure"]
 
 
 def dream_array(image: np.ndarray, **options) -> np.ndarray:
@@ -64,16 +64,46 @@ def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = Non
     to dream it on Ray (:class:`dreamvideo.options.FarmOptions`). A render file with every setting is
     written beside the output (``<output>.dreamvideo.json``, see ``dreamvideo render``).
     """
+    return dream_files([input], output, preview=preview, **options)[0]
+
+
+def dream_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None = None, *,
+                preview: bool = False, **options) -> list[str]:
+    """Dream several stills and videos with the same options; returns their output paths.
+
+    Each output goes beside its input (``<stem>_dream.png`` / ``.mp4``), or to ``output`` when there is
+    one input. Video options apply to the videos only. With ``workers`` or ``ray_address`` (see
+    :class:`dreamvideo.options.FarmOptions`) everything is dreamed on Ray at once: videos in segments,
+    stills as one task each, under one progress bar. Without, one after another in this process.
+    """
+    from dataclasses import fields
+
+    from . import media
+    from .video import prepare_video, render_job
+
     farm, options = split_options(FarmOptions, options)
     farm.check()
-    job = prepare_still(input, output, options, preview)
+    inputs = list(inputs)
+    if not inputs:
+        raise DreamError("no input given")
+    if output is not None and len(inputs) > 1:
+        raise DreamError(f"-o/output names one file, and {len(inputs)} inputs were given: leave it out and "
+                         "each output is written beside its input")
+    dream_keys = {f.name for f in fields(DreamOptions) if f.init}
+    jobs = [prepare_video(path, output, options, preview) if media.is_video_path(path) else
+            prepare_still(path, output, {k: v for k, v in options.items() if k in dream_keys}, preview)
+            for path in inputs]
     if farm.distributed:
         from .farm import render_on_ray
 
-        render_on_ray([job], farm)
+        render_on_ray(jobs, farm)
     else:
-        job.write(dream_still(job.read(), job.opts))
-    return job.output
+        for job in jobs:
+            if isinstance(job, StillJob):
+                job.write(dream_still(job.read(), job.opts))
+            else:
+                render_job(job)
+    return [job.output for job in jobs]
 
 
 def prepare_still(input, output, options: dict, preview: bool = False) -> StillJob:

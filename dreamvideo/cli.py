@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import fields
 
-from .options import DreamOptions
+from .options import DreamOptions, FarmOptions
 from .errors import DreamError
 from .video import CARRIED_STEPS_SHARE, VideoOptions
 from .zoom import CARRIED_STEPS_SHARE as ZOOM_CARRIED_SHARE
@@ -154,8 +154,10 @@ def build_main_parser() -> argparse.ArgumentParser:
                     "of a video. Other commands: 'dreamvideo zoom --help' (infinite zoom), "
                     "'dreamvideo models' (the models and their layers).",
     )
-    parser.add_argument("input", help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...); a file "
-                                      f"named like a command ({', '.join(COMMANDS)}) as ./NAME")
+    parser.add_argument("input", nargs="+",
+                        help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...); a file named like "
+                             f"a command ({', '.join(COMMANDS)}) as ./NAME; several are dreamed one after another, "
+                             "or at once with --workers/--ray")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
                              "source's audio; --codec hevc for HEVC), .gif, .webp (animated), .webm (VP9), .mov "
@@ -188,7 +190,35 @@ def build_main_parser() -> argparse.ArgumentParser:
     group.add_argument("--fps", metavar="RATE", help="resample to this frame rate (25, 29.97, 30000/1001); "
                                                      "default: the source's exact rate")
     add_output_options(parser)
-    return _use_api_defaults(parser, DreamOptions, VideoOptions)
+    add_farm_options(parser)
+    return _use_api_defaults(parser, DreamOptions, VideoOptions, FarmOptions)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def add_farm_options(parser: argparse.ArgumentParser) -> None:
+    """The render farm's flags (fields of options.FarmOptions)."""
+    group = parser.add_argument_group("render farm (Ray; pip install \"dreamvideo[ray]\")")
+    group.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="start a local Ray with N workers (listening on 127.0.0.1 only), each with cores/N "
+                            "TensorFlow threads; a video is split into segments dreamed in parallel")
+    group.add_argument("--ray", dest="ray_address", metavar="ADDRESS",
+                       help="join a running Ray cluster instead: auto (this machine's 'ray start'), host:6379 "
+                            "or ray://host:10001")
+    group.add_argument("--segment", type=_positive_int, metavar="FRAMES",
+                       help="frames per segment (default: the frames split evenly over the workers, at most 240)")
+    group.add_argument("--warmup", type=_count, default=8, metavar="FRAMES",
+                       help="frames a segment dreams before its first one, not written (default 8)")
+    group.add_argument("--overlap", type=_count, default=4, metavar="FRAMES",
+                       help="frames cross-faded with the previous segment at each seam (default 4)")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -317,21 +347,19 @@ def run_models(args) -> int:
 
 
 def run_main(args) -> int:
-    from . import api, media, video
+    from . import api, media
 
     options = vars(args).copy()
-    input_path, output = options.pop("input"), options.pop("output")
-    if media.is_video_path(input_path):
-        output = video.render_video(input_path, output, **options)
-    else:
-        dream_keys = {f.name for f in fields(DreamOptions) if f.init} | {"preview"}
-        defaults = vars(build_main_parser().parse_args([input_path]))
-        changed = [k for k in options if k not in dream_keys and options[k] != defaults[k]]
+    inputs, output = options.pop("input"), options.pop("output")
+    still_keys = {f.name for cls in (DreamOptions, FarmOptions) for f in fields(cls) if f.init} | {"preview"}
+    if len(inputs) == 1 and not media.is_video_path(inputs[0]):  # with several inputs they apply to the videos
+        defaults = vars(build_main_parser().parse_args(inputs))
+        changed = [k for k in options if k not in still_keys and options[k] != defaults[k]]
         if changed:
-            raise DreamError(f"--{changed[0].replace('_', '-')} applies to videos, and {input_path} is a still image")
-        output = api.dream_image(input_path, output, **{k: options[k] for k in dream_keys})
-    if not args.quiet:
-        print(f"wrote {output}", file=sys.stderr)
+            raise DreamError(f"--{changed[0].replace('_', '-')} applies to videos, and {inputs[0]} is a still image")
+    for path in api.dream_files(inputs, output, **options):
+        if not args.quiet:
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

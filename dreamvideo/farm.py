@@ -225,13 +225,14 @@ def connected(farm: FarmOptions):
     if ray.is_initialized():
         yield ray
         return
-    common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+    # Ray's own notices (start-up, token files) are not for our users; its errors still show.
+    common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                   configure_logging=True)
     if farm.workers is not None:
         # Ray 2.60 on Linux binds the loopback address only with this set; otherwise the machine's address.
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-        ray.init(num_cpus=farm.workers, _node_ip_address=LOOPBACK, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                 **common)
+        ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
+                 object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
     else:
         _check_reachable(ray, str(farm.ray_address))
         try:

@@ -113,10 +113,8 @@ class VideoJob:
                           start_frame=self.start + first)
 
     def open_sink(self):
-        from . import media
-
-        return media.open_sink(self.output, fps=self.fps, audio_from=self.input if self.has_audio else None,
-                               audio_start=self.start / float(self.fps), quality=self.video_opts.quality)
+        return open_video_sink(self.output, self.fps, self.input if self.has_audio else None,
+                               self.start / float(self.fps), self.video_opts)
 
     def finish(self) -> None:
         write_render_file("video", self.input, self.output, self.plain_options)
@@ -231,6 +229,11 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
 
         render_on_ray([job], farm_opts)
         return job.output
+    return render_job(job)
+
+
+def render_job(job: VideoJob) -> str:
+    """Render a prepared video in this process; returns the output path."""
     dream_frames(job.frames(), job.output, total=job.total, fps=job.fps, dream_opts=job.dream_opts,
                  video_opts=job.video_opts, source=job.source(), start_frame=job.start,
                  audio_from=job.input if job.has_audio else None, audio_start=job.start / float(job.fps))
@@ -246,7 +249,6 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
     options); ``start_frame``: where a --mask video starts. Used by render_video and by the GAN's
     ``--dream``. Returns the resolved options as plain values (for the render file).
     """
-    from . import media
     from .render import FrameStore, run_loop
 
     check_video_options(dream_opts, video_opts, total)
@@ -254,8 +256,7 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
     carry, dream = frame_recipe(dream_opts, video_opts, mask)
     plain_options = video_plain_options(dream_opts, video_opts, total)
     store = FrameStore(output, resume_settings(output, source, plain_options), restart=video_opts.restart)
-    with media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
-                         quality=video_opts.quality, codec=video_opts.codec) as sink:
+    with open_video_sink(output, fps, audio_from, audio_start, video_opts) as sink:
         run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
     store.remove()
     return plain_options
@@ -273,6 +274,14 @@ def check_video_options(dream_opts, video_opts: VideoOptions, total: int) -> Non
     check_positive_int("carried octaves", video_opts.carried_octaves, allow_none=True)
     motion.unit_interval(video_opts.anchor, "anchor")
     motion.unit_interval(video_opts.colour_match, "colour match")
+
+
+def open_video_sink(output: str, fps, audio_from, audio_start: float, video_opts: VideoOptions):
+    """The sink of a video render: its output, at ``fps``, with the audio of ``audio_from`` (or None)."""
+    from . import media
+
+    return media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
+                           quality=video_opts.quality, codec=video_opts.codec)
 
 
 def video_plain_options(dream_opts, video_opts: VideoOptions, total: int) -> dict:

@@ -550,12 +550,13 @@ def cli_destinations(parser) -> set:
 def test_cli_flags_and_api_keywords_match_both_ways():
     from dreamvideo.api import DreamOptions, dream_image
     from dreamvideo.cli import build_main_parser, build_zoom_parser
+    from dreamvideo.options import FarmOptions
     from dreamvideo.video import VideoOptions, render_video
     from dreamvideo.zoom import ZoomOptions, render_zoom
 
-    for parser, function, options in ((build_main_parser(), render_video, VideoOptions),
-                                      (build_zoom_parser(), render_zoom, ZoomOptions)):
-        flags, keywords = cli_destinations(parser), api_keywords(function, DreamOptions, options)
+    for parser, function, options in ((build_main_parser(), render_video, (VideoOptions, FarmOptions)),
+                                      (build_zoom_parser(), render_zoom, (ZoomOptions,))):
+        flags, keywords = cli_destinations(parser), api_keywords(function, DreamOptions, *options)
         assert flags - keywords == set(), f"CLI flags of {parser.prog} with no {function.__name__} keyword"
         assert keywords - flags == set(), f"{function.__name__} keywords with no flag in {parser.prog}"
     # A still takes the dream flags of the main command; the video flags are refused for it.
