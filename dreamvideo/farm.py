@@ -106,7 +106,7 @@ def plan_segments(total: int, segment: int, warmup: int, overlap: int, cuts=()) 
         begin = start
         if seamed[k]:
             # No use warming up across a cut: the dream restarts there.
-            begin = max([start - warmup] + [c for c in cuts if c <= start])
+            begin = max([0, start - warmup] + [c for c in cuts if c <= start])
         stop = end + (fades[k + 1] if k + 1 < len(fades) else 0)
         segments.append(Segment(k, start, end, begin, stop, fades[k]))
     return segments
@@ -184,11 +184,22 @@ def dream_still_task(opts, image: np.ndarray, threads: int) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ driver side
 
 
-def import_ray():
+def import_ray(loopback: bool = False):
+    """Ray, or a DreamError saying how to install it. ``loopback``: nodes started from this process will
+    listen on 127.0.0.1 only."""
+    if loopback:
+        # Ray on Linux binds the machine's network address unless this is set when Ray is imported;
+        # with it, the loopback address. Ray also turns a node address of 127.0.0.1 into the machine's
+        # address unless it is set. Child processes (raylet, GCS, workers) inherit it.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     try:
         import ray
     except ImportError:
         raise DreamError(RAY_MISSING) from None
+    if loopback:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # Ray was imported before the variable was set
     return ray
 
 
@@ -221,7 +232,7 @@ def _check_reachable(ray, address: str) -> None:
 def connected(farm: FarmOptions):
     """Ray, connected: a local Ray on the loopback address with ``farm.workers`` CPUs, or the cluster at
     ``farm.ray_address``; an existing connection is used as it is. Shuts down what it started."""
-    ray = import_ray()
+    ray = import_ray(loopback=farm.workers is not None)
     if ray.is_initialized():
         yield ray
         return
@@ -229,8 +240,6 @@ def connected(farm: FarmOptions):
     common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                   configure_logging=True)
     if farm.workers is not None:
-        # Ray 2.60 on Linux binds the loopback address only with this set; otherwise the machine's address.
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
                  object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
     else:
