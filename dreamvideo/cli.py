@@ -210,7 +210,7 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=_positive_int, metavar="N",
                        help="start a local Ray with N workers (listening on 127.0.0.1 only), each with cores/N "
                             "TensorFlow threads; a video is split into segments dreamed in parallel")
-    group.add_argument("--ray", dest="ray_address", metavar="ADDRESS",
+    group.add_argument("--ray", "--ray-address", dest="ray_address", metavar="ADDRESS",
                        help="join a running Ray cluster instead: auto (this machine's 'ray start'), host:6379 "
                             "or ray://host:10001")
     group.add_argument("--segment", type=_positive_int, metavar="FRAMES",

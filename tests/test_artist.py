@@ -560,7 +560,7 @@ def test_cli_flags_and_api_keywords_match_both_ways():
         assert flags - keywords == set(), f"CLI flags of {parser.prog} with no {function.__name__} keyword"
         assert keywords - flags == set(), f"{function.__name__} keywords with no flag in {parser.prog}"
     # A still takes the dream flags of the main command; the video flags are refused for it.
-    still = api_keywords(dream_image, DreamOptions)
+    still = api_keywords(dream_image, DreamOptions, FarmOptions)
     assert still <= cli_destinations(build_main_parser())
     assert cli_destinations(build_main_parser()) - still == {f.name for f in fields(VideoOptions)}
 
