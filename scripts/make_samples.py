@@ -1,13 +1,17 @@
 """Make the files in samples/ from the two CC0 photos there.
 
     python scripts/make_samples.py            # everything
-    python scripts/make_samples.py clip       # only the sample clip
+    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan)
 
 * ``coffee_pan.mp4``: a 2-second camera move (pan and push-in) over ``coffee.png``, 320x240 at 24 fps, with
   a soft generated tone as its audio track, so the quick start shows audio surviving a render.
 * ``coffee_dream.png``: the still dreamed with the default settings.
 * ``coffee_pan_dream.gif``: the clip dreamed with the default settings (as a GIF for the README).
 * ``coffee_zoom.gif``: an infinite zoom into the dreamed cup, looping.
+* ``faces_walk.gif`` and ``faces_morph.gif`` (``gan``): a 32 px DCGAN trained on the 100 face crops that
+  scikit-image ships (``skimage.data.lfw_subset()``, from the public LFW data set; scikit-image is needed
+  for this target only: ``pip install scikit-image``), walked through 6 random latents, and one inverted
+  face morphed into another. Training takes a few minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -78,8 +82,31 @@ def make_clip() -> Path:
     return target
 
 
+GAN_EPOCHS = 300
+GAN_BATCH = 16
+MORPH_FACES = (0, 21)  # two faces of lfw_subset() that look unlike each other
+
+
+def make_gan_samples() -> list[str]:
+    """Train the sample GAN on the LFW face crops (in a temporary folder), then walk and morph it."""
+    from skimage.data import lfw_subset
+
+    faces = np.clip(np.rint(lfw_subset()[:100] * 255.0), 0, 255).astype(np.uint8)  # the first 100 are faces
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "faces"
+        folder.mkdir()
+        for i, face in enumerate(faces):
+            cv2.imwrite(str(folder / f"face_{i:03d}.png"), face)
+        model = dv.gan.train(folder, Path(tmp) / "faces.gan", size=32, epochs=GAN_EPOCHS, batch_size=GAN_BATCH,
+                             seed=0, quiet=True)
+        walk = dv.gan.walk(model, SAMPLES / "faces_walk.gif", frames=96, keyframes=6, fps=24, scale=4, quiet=True)
+        a, b = (folder / f"face_{i:03d}.png" for i in MORPH_FACES)
+        morph = dv.gan.morph(model, a, b, SAMPLES / "faces_morph.gif", frames=48, fps=24, scale=4, quiet=True)
+    return [walk, morph]
+
+
 def main(argv: list[str]) -> None:
-    what = set(argv) or {"clip", "still", "video", "zoom"}
+    what = set(argv) or {"clip", "still", "video", "zoom", "gan"}
     if "clip" in what:
         print("wrote", make_clip())
     if "still" in what:
@@ -87,10 +114,14 @@ def main(argv: list[str]) -> None:
     if "video" in what:
         print("wrote", dv.render_video(SAMPLES / "coffee_pan.mp4", SAMPLES / "coffee_pan_dream.gif",
                                        quiet=True, restart=True))
+    if "gan" in what:
+        print("wrote", *make_gan_samples())
     if "zoom" in what:
         print("wrote", dv.render_zoom(SAMPLES / "coffee.png", SAMPLES / "coffee_zoom.gif", frames=48, fps=16,
                                       max_side=240, zoom=1.04, angle="0:(0), 47:(1)", loop=True,
                                       quiet=True, restart=True))
+    if "gan" in what:
+        print("wrote", *make_gan_samples())
 
 
 if __name__ == "__main__":

@@ -343,6 +343,13 @@ def test_morph_needs_a_second_face_or_two_folders(cli, model_file, picture_dir, 
     assert snapshot(tmp_path) == []
 
 
+def test_dream_options_without_dream_are_refused(cli, model_file, tmp_path, snapshot):
+    cli("gan", "walk", model_file, "-o", tmp_path / "w.gif", "--steps", "3", "-q").assert_user_error("--steps",
+                                                                                                  "--dream")
+    cli("gan", "walk", model_file, "-o", tmp_path / "w.gif", "--blend", "0.5", "-q").assert_user_error("--blend")
+    assert snapshot(tmp_path) == []
+
+
 def test_resuming_with_other_settings_is_refused(cli, model_file, picture_dir, tmp_path):
     import shutil
 

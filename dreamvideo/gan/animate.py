@@ -19,11 +19,14 @@ import numpy as np
 from ..errors import DreamError
 from ..options import DreamOptions, check_positive_int, check_quality, parse_fps, split_options
 from . import checkpoint
-from .latent import INVERT_STEPS, Inverter, keyframe_latents, walk_latents
+from .latent import INVERT_STEPS, Inverter, keyframe_latents, slerp, walk_latents
 
 logger = logging.getLogger(__name__)
 
 GENERATE_BATCH = 32
+# Dream options that matter without --dream too, and the video carry's options (which need --dream).
+WITHOUT_DREAM = ("seed", "quiet", "max_side")
+CARRY_OPTIONS = ("blend", "carried_steps", "flow", "flow_preset", "restart")
 
 
 @dataclass
@@ -80,6 +83,12 @@ def _split(options: dict, extra_cls, what: str, preview: bool, output: str | Non
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for gan {what}")
     extra.check()
+    if not extra.dream:
+        defaults = {f.name: f.default for f in fields(DreamOptions) if f.init and f.name not in WITHOUT_DREAM}
+        defaults |= {name: getattr(AnimationOptions, name) for name in CARRY_OPTIONS}
+        unused = [key for key, value in options.items() if key in defaults and value != defaults[key]]
+        if unused:
+            raise DreamError(f"--{unused[0].replace('_', '-')} applies to the dream: add --dream, or leave it out")
     return dream_opts, extra, output
 
 
@@ -168,7 +177,7 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
     """Morph a face by latent arithmetic in the GAN of ``gan_file``; returns the output path.
 
     ``face`` is inverted into the GAN's latent space (see :class:`Inverter`). With ``other`` (a second
-    face), the animation goes from the first face's latent to the second's in a straight line; with
+    face), the animation goes from the first face's latent to the second's along a great circle; with
     ``from_dir`` and ``to_dir``, it adds a * (mean latent of to_dir - mean latent of from_dir), a from 0
     to 1. The first frame is the reconstruction of ``face``. Output: ``.gif`` (default
     ``<face stem>_morph.gif`` beside the face), ``.mp4`` or a folder. Options: :class:`MorphOptions`, and
@@ -196,14 +205,18 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
     # One batch for everything: the faces and both folders are inverted together.
     latents = inverter.invert(np.concatenate([faces] + groups))
     start = latents[0]
+    amounts = np.linspace(0.0, 1.0, opts.frames) if opts.frames > 1 else np.zeros(1)
     if other is not None:
-        direction = latents[1] - start
+        # Along the great circle, not the straight line: halfway between two latents the line passes
+        # nearer the origin, where pictures are faint and blurred; the circle keeps a latent's length.
+        path = np.stack([slerp(start, latents[1], a) for a in amounts])
     else:
         count_a = len(groups[0])
         group_a, group_b = latents[len(faces):len(faces) + count_a], latents[len(faces) + count_a:]
         direction = group_b.mean(axis=0) - group_a.mean(axis=0)
-    amounts = np.linspace(0.0, 1.0, opts.frames) if opts.frames > 1 else np.zeros(1)
-    frames = generate(generator, (start[None] + amounts[:, None] * direction[None]).astype(np.float32))
+        path = start[None] + amounts[:, None] * direction[None]
+    path[0] = start
+    frames = generate(generator, path.astype(np.float32))
     source = {"command": "gan morph", "model": _identity(gan_file), "face": _identity(face),
               "other": _identity(other) if other is not None else None, "from_dir": opts.from_dir,
               "to_dir": opts.to_dir, "invert_steps": opts.invert_steps, "frames": opts.frames,
