@@ -53,6 +53,37 @@ def shared_media(*parts: str) -> Path:
     return path
 
 
+def record_dream_frames(module, monkeypatch) -> list:
+    """Wrap ``module.dream_frame`` (video or zoom): returns the list of (frame, steps) of its calls, in order.
+
+    steps None means the frame's full --steps; a number is what a carried frame was given.
+    """
+    calls = []
+    real = module.dream_frame
+
+    def recording(dreamer, image, opts, frame, *args, steps=None, **kwargs):
+        calls.append((frame, steps))
+        return real(dreamer, image, opts, frame, *args, steps=steps, **kwargs)
+
+    monkeypatch.setattr(module, "dream_frame", recording)
+    return calls
+
+
+def record_kernel_dreams(monkeypatch) -> list:
+    """Wrap ``Dreamer.dream``: returns the list of (steps, octaves) it was called with, in order."""
+    from dreamvideo import kernel
+
+    calls = []
+    real = kernel.Dreamer.dream
+
+    def recording(self, image, **kwargs):
+        calls.append((kwargs["steps"], kwargs["octaves"]))
+        return real(self, image, **kwargs)
+
+    monkeypatch.setattr(kernel.Dreamer, "dream", recording)
+    return calls
+
+
 @pytest.fixture()
 def random_image():
     def make(height=48, width=64, seed=0):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CLIP_FPS, CLIP_FRAMES, SAMPLES, published
+from conftest import CLIP_FPS, CLIP_FRAMES, SAMPLES, published, record_kernel_dreams
 
 CAT = SAMPLES / "chelsea.png"
 COFFEE = SAMPLES / "coffee.png"
@@ -482,17 +482,10 @@ def test_preview_takes_a_third_of_the_steps_at_most_3_octaves_and_256_px():
 
 
 def test_api_preview_without_steps_dreams_a_third_of_the_default_steps(project, tiny_model_file, monkeypatch):
-    from dreamvideo import api, kernel
+    from dreamvideo import api
     from dreamvideo.options import DreamOptions
 
-    asked = []
-    real_dream = kernel.Dreamer.dream
-
-    def spy(self, image, **kwargs):
-        asked.append((kwargs["steps"], kwargs["octaves"]))
-        return real_dream(self, image, **kwargs)
-
-    monkeypatch.setattr(kernel.Dreamer, "dream", spy)
+    asked = record_kernel_dreams(monkeypatch)
     api.dream_image(project / "picture.png", project / "out.png", preview=True, model=tiny_model_file,
                     layer=["conv3"], quiet=True)
     assert asked == [(round(DreamOptions.steps / 3), 3)]
@@ -502,20 +495,13 @@ def test_api_preview_without_steps_dreams_a_third_of_the_default_steps(project, 
 def test_video_preview_renders_the_first_5_seconds_with_a_third_of_the_steps(cli, tmp_path, tiny_args,
                                                                            monkeypatch, facts):
     from conftest import moving_frames
-    from dreamvideo import kernel, media
+    from dreamvideo import media
 
     slow = tmp_path / "slow.mp4"  # 12 frames at 2 fps: 6 seconds
     with media.open_sink(slow, fps=2, quality=10) as sink:
         for frame in moving_frames(12):
             sink.write(frame)
-    asked = []
-    real_dream = kernel.Dreamer.dream
-
-    def spy(self, image, **kwargs):
-        asked.append((kwargs["steps"], kwargs["octaves"]))
-        return real_dream(self, image, **kwargs)
-
-    monkeypatch.setattr(kernel.Dreamer, "dream", spy)
+    asked = record_kernel_dreams(monkeypatch)
     result = cli(slow, "-o", f"{tmp_path}/frames/", "--preview", *tiny_args, "--steps", "9", "--octaves", "5")
     assert result.code == 0, result.err
     assert len(facts.png_frames(tmp_path / "frames_preview")) == 10

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import CLIP_FRAMES, moving_frames, published, shared_media
+from conftest import CLIP_FRAMES, moving_frames, published, record_dream_frames, shared_media
 
 NTSC = Fraction(30000, 1001)
 
@@ -194,21 +194,14 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
     with media.open_sink(path, fps=24, quality=10) as sink:
         for frame in first + [255 - f for f in second]:
             sink.write(frame)
-    steps_of_frame = {}
-    real_dream_frame = video.dream_frame
-
-    def spy(dreamer, image, opts, frame, steps=None, **kwargs):
-        steps_of_frame[frame] = steps
-        return real_dream_frame(dreamer, image, opts, frame, steps=steps, **kwargs)
-
-    monkeypatch.setattr(video, "dream_frame", spy)
+    calls = record_dream_frames(video, monkeypatch)
     assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "10").code == 0
     # None: the full --steps; carried frames get 20% of 10 (--carried-steps unset).
     expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
-    assert steps_of_frame == expected
-    steps_of_frame.clear()
+    assert dict(calls) == expected and len(calls) == 12
+    calls.clear()
     assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3").code == 0
-    assert [steps_of_frame[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 3, None, 3]
+    assert [dict(calls)[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 3, None, 3]
 
 
 @pytest.mark.parametrize("start, end, first, count", [("2f", "7f", 2, 5), ("0.1", "0.3", 3, 6),
@@ -379,16 +372,9 @@ def test_repeated_source_pictures_repeat_the_dream_without_dreaming(cli, tmp_pat
     with media.open_sink(path, fps=10, quality=0) as sink:  # lossless: repeats stay identical
         for i in sequence:
             sink.write(pictures[i])
-    dreamed = []
-    real_dream_frame = video.dream_frame
-
-    def spy(dreamer, image, opts, frame, **kwargs):
-        dreamed.append(frame)
-        return real_dream_frame(dreamer, image, opts, frame, **kwargs)
-
-    monkeypatch.setattr(video, "dream_frame", spy)
+    calls = record_dream_frames(video, monkeypatch)
     assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args).code == 0
-    assert dreamed == [0, 2, 3, 6]
+    assert [frame for frame, _ in calls] == [0, 2, 3, 6]
     frames = [cv2.imread(str(p)) for p in sorted((tmp_path / "out").glob("frame_*.png"))]
     assert len(frames) == 7
     assert (frames[0] == frames[1]).all() and (frames[3] == frames[4]).all() and (frames[4] == frames[5]).all()

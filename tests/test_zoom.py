@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, published
+from conftest import SAMPLES, published, record_dream_frames
 
 CAT = SAMPLES / "chelsea.png"
 STILL_DREAM = ["--octaves", "1", "--steps", "1", "--step-size", "1e-6", "--colour-match", "0"]
@@ -261,37 +261,24 @@ def test_loop_cross_fade_weights_fall_linearly_from_the_tail_to_the_head():
 def test_overlap_renders_that_many_frames_past_the_end(cli, tmp_path, tiny, facts, monkeypatch):
     from dreamvideo import zoom
 
-    dreamed = []
-    real_dream_frame = zoom.dream_frame
-
-    def spy(dreamer, image, opts, frame, *args, **kwargs):
-        dreamed.append(frame)
-        return real_dream_frame(dreamer, image, opts, frame, *args, **kwargs)
-
-    monkeypatch.setattr(zoom, "dream_frame", spy)
+    calls = record_dream_frames(zoom, monkeypatch)
     result = cli("zoom", "-o", f"{tmp_path}/out/", "--size", "32x32", "--frames", "8", "--loop", "--overlap", "3",
                  "--steps", "1", "--octaves", "1", *tiny)
     assert result.code == 0, result.err
-    assert dreamed == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2]  # 3 more, moving (and seeded) like frames 0-2
+    assert [frame for frame, _ in calls] == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2]  # 3 more, moving (and seeded) like frames 0-2
     assert len(facts.png_frames(tmp_path / "out")) == 8
 
 
 def test_carried_steps_of_a_zoom(cli, tmp_path, tiny, monkeypatch):
     from dreamvideo import zoom
 
-    steps_of_frame = {}
-    real_dream_frame = zoom.dream_frame
-
-    def spy(dreamer, image, opts, frame, steps=None, **kwargs):
-        steps_of_frame[frame] = steps
-        return real_dream_frame(dreamer, image, opts, frame, steps=steps, **kwargs)
-
-    monkeypatch.setattr(zoom, "dream_frame", spy)
+    calls = record_dream_frames(zoom, monkeypatch)
     settings = ["--size", "32x32", "--frames", "4", "--steps", "10", "--octaves", "1", *tiny]
     assert cli("zoom", "-o", f"{tmp_path}/a/", *settings).code == 0
-    assert steps_of_frame == {0: None, 1: 3, 2: 3, 3: 3}  # None: --steps; then 30% of 10
+    assert calls == [(0, None), (1, 3), (2, 3), (3, 3)]  # None: --steps; then 30% of 10
+    calls.clear()
     assert cli("zoom", "-o", f"{tmp_path}/b/", *settings, "--carried-steps", "4").code == 0
-    assert steps_of_frame == {0: None, 1: 4, 2: 4, 3: 4}
+    assert calls == [(0, None), (1, 4), (2, 4), (3, 4)]
 
 
 def test_quality_reaches_the_mp4_encoder(cli, tmp_path, tiny):
