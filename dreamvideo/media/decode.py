@@ -128,50 +128,40 @@ class FrameReader:
     def _ticks(self, first_tick: int, seek_to: Optional[Fraction], errors: list[str]) -> Iterator[np.ndarray]:
         target = first_tick + self.start_frame
         stop = None if self.end_frame is None else first_tick + self.end_frame
-        current = current_rgb = None
-        next_tick = None
-        last_time = None
+        current = current_rgb = next_tick = last_time = None
         yielded = 0
 
-        def show(tick: int) -> bool:
-            return tick >= target and (stop is None or tick < stop)
+        def hold_until(limit: int) -> Iterator[np.ndarray]:
+            """The current picture for each tick before `limit` (and before `stop`), from the target on."""
+            nonlocal next_tick, current_rgb, yielded
+            limit = limit if stop is None else min(limit, stop)
+            while next_tick < limit:
+                if next_tick >= target:
+                    if current_rgb is None:
+                        current_rgb = self._rgb(current)
+                        yield current_rgb
+                    else:
+                        yield current_rgb.copy()  # a repeat, writable on its own
+                    yielded += 1
+                next_tick += 1
 
         for time, picture in self._pictures(seek_to, errors):
             tick = round_half_up(time * self.rate)
             if current is None:
                 if seek_to is not None and tick > target:
                     raise _SeekMissed
-                current, current_rgb, next_tick = picture, None, tick
+                next_tick = tick
             else:
-                while tick > next_tick:
-                    if stop is not None and next_tick >= stop:
-                        return
-                    if show(next_tick):
-                        if current_rgb is None:
-                            current_rgb = self._rgb(current)
-                            yield current_rgb
-                        else:
-                            yield current_rgb.copy()
-                        yielded += 1
-                    next_tick += 1
-                current, current_rgb = picture, None  # one that falls on the same tick replaces it
+                yield from hold_until(tick)
+                if stop is not None and next_tick >= stop:
+                    return
+            current, current_rgb = picture, None  # one that falls on the same tick replaces it
             last_time = time
         if current is None:
             if errors:
                 logger.warning("%s: the video looks truncated or damaged; read 0 frames (%s)", self.name, errors[-1])
             return
-        end_tick = round_half_up(self._picture_end(last_time, current) * self.rate)
-        if stop is not None:
-            end_tick = min(end_tick, stop)
-        while next_tick < end_tick:
-            if show(next_tick):
-                if current_rgb is None:
-                    current_rgb = self._rgb(current)
-                    yield current_rgb
-                else:
-                    yield current_rgb.copy()
-                yielded += 1
-            next_tick += 1
+        yield from hold_until(round_half_up(self._picture_end(last_time, current) * self.rate))
         truncated = self.timeline is not None and last_time < self.timeline.last
         if errors or truncated:
             reason = errors[-1] if errors else "it ends early"
