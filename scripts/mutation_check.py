@@ -1,6 +1,6 @@
 """Mutation check: break the program on purpose, one small change at a time, and see the tests notice.
 
-    python scripts/mutation_check.py                 # every breakage (about 20 minutes on 2 cores)
+    python scripts/mutation_check.py                 # every breakage (35 minutes on 2 busy cores)
     python scripts/mutation_check.py --list          # what would be broken, and which tests must notice
     python scripts/mutation_check.py --check         # only confirm every breakage still applies (no tests)
     python scripts/mutation_check.py NAME [NAME ...] # only these breakages
@@ -308,7 +308,7 @@ def copy_project(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def test_environment(copy: Path) -> dict:
+def environment_for(copy: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1", TF_CPP_MIN_LOG_LEVEL="2")
     # The copy has no ../shared/media beside it: point the tests at the real one, if there is one.
     shared = ROOT.parent / "shared" / "media"
@@ -360,7 +360,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="dreamvideo-mutants-") as folder:
         copy = Path(folder)
         copy_project(copy)
-        env = test_environment(copy)
+        env = environment_for(copy)
         tests = sorted({test for item in chosen for test in item.tests})
         code, last, seconds = run_tests(copy, tests, env)
         print(f"unbroken: {len(tests)} tests, {last} ({seconds:.0f} s)", flush=True)
