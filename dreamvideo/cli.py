@@ -524,6 +524,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dreamvideo: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("dreamvideo: interrupted; finished frames are kept, rerun the same command to resume",
-              file=sys.stderr)
+        kept = "the last checkpoint is kept" if command == "gan" else "finished frames are kept"
+        print(f"dreamvideo: interrupted; {kept}, rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -162,7 +162,8 @@ def test_same_seed_same_model_and_an_interrupted_run_resumes_to_the_same_model(c
         return real_step(self, real, step_index)
 
     monkeypatch.setattr(train_module.Trainer, "step", interrupted)
-    assert cli("gan", "train", picture_dir, "-o", resumed, "--epochs", "2", *TRAIN).code == 130
+    stopped = cli("gan", "train", picture_dir, "-o", resumed, "--epochs", "2", *TRAIN)
+    assert stopped.code == 130 and "checkpoint is kept" in stopped.err, stopped.err
     assert weights_of(resumed)[0]["epoch"] == 1
     monkeypatch.setattr(train_module.Trainer, "step", real_step)
     assert cli("gan", "train", picture_dir, "-o", resumed, "--epochs", "2", *TRAIN).code == 0
