@@ -116,11 +116,12 @@ def carried_steps_schedule(carried_steps, steps, share: float, frames: int):
 
 
 def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=None, rng=None,
-                 strength=None, last_octaves=None):
+                 strength=None, dream_octaves=None):
     """Dream one frame with the options' settings at frame ``frame`` (float32 (H, W, 3) in [0, 255] out).
 
-    ``steps``: steps per octave instead of the scheduled ones; ``last_octaves``: dream only the largest
-    this many octaves (None: all); both for frames that start from a carried dream.
+    ``steps``: steps per octave instead of the scheduled ones; ``dream_octaves``: dream only the smallest
+    this many octaves (negative: all but the largest -n; None: all); both for frames that start from a
+    carried dream.
     """
     from .schedules import as_schedule
 
@@ -132,7 +133,7 @@ def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=N
     return dreamer.dream(image, octaves=octaves, octave_scale=octave_scale, steps=steps_now,
                          step_size=step_size, weights=opts.objective.weights_at(frame),
                          rng=rng if rng is not None else frame_rng(opts.seed, frame), strength=strength,
-                         last_octaves=last_octaves, normalize=opts.normalize, decorrelate=opts.decorrelate,
+                         dream_octaves=dream_octaves, normalize=opts.normalize, decorrelate=opts.decorrelate,
                          range_limit=opts.range_limit)
 
 

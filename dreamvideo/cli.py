@@ -116,12 +116,12 @@ def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -
                        help="gradient normalisation: mean (divide by its mean absolute value) or lap (every band "
                             "of a Laplacian pyramid at equal strength, as Google's 2015 notebook; larger, smoother "
                             "patterns) (default mean)")
-    group.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=False,
+    group.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=True,
                        help="take steps in a colour-decorrelated space (ImageNet's colour covariance): mostly "
                             "lightness, natural colours instead of neon halos (default %(default)s)")
-    group.add_argument("--range-limit", choices=("clip", "soft"), default="clip",
+    group.add_argument("--range-limit", choices=("clip", "soft"), default="soft",
                        help="keep pixels in 0-255: clip, or soft (steps shrink near 0 and 255, so colours do not "
-                            "pile up clipped) (default clip)")
+                            "pile up clipped) (default soft)")
     group.add_argument("--tile-size", type=_positive_int, default=512, metavar="PX",
                        help="largest tile fed to the network at once; bounds memory (default 512)")
     if rendering:
@@ -173,8 +173,9 @@ def build_main_parser() -> argparse.ArgumentParser:
                             "least 1); the "
                             "first frame and frames after a scene cut use --steps")
     group.add_argument("--carried-octaves", type=_positive_int, metavar="N",
-                       help="carried frames dream only the largest N octaves (default: all); the carried dream "
-                            "already holds the coarse patterns, warping only blurs the finest")
+                       help="carried frames dream only the N smallest octaves and add their changes, scaled up, "
+                            "to the carried frame (default: all but the largest, which costs most and whose fine "
+                            "detail the carried dream already holds); N >= --octaves dreams them all")
     group.add_argument("--anchor", type=float, default=0.0, metavar="X",
                        help="0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) given "
                             "back to the new source frame each frame, so colour casts do not build up (default 0)")

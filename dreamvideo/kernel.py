@@ -186,7 +186,7 @@ class Dreamer:
     def dream(self, image: np.ndarray, *, octaves: int = 3, octave_scale: float = 1.4, steps: int = 10,
               step_size: float = 1.5, seed: int | None = 0, weights: Sequence[float] | None = None,
               strength: np.ndarray | None = None, rng: np.random.Generator | None = None,
-              last_octaves: int | None = None, normalize: str = "mean", decorrelate: bool = False,
+              dream_octaves: int | None = None, normalize: str = "mean", decorrelate: bool = False,
               range_limit: str = "clip") -> np.ndarray:
         """Dream ``image`` and return the result.
 
@@ -195,16 +195,19 @@ class Dreamer:
         steps: gradient steps per octave. step_size: pixels (of 255) per step along the gradient
         normalised to a mean absolute value of 1. weights: the objective's term weights (default: at
         frame 0). strength: optional (H, W) float32 in [0, 1] scaling each pixel's step (0 = untouched).
-        seed / rng: the random rolls; the same seed gives the same result. last_octaves: dream only
-        the largest this many octaves (None: all), e.g. for a frame that already holds a dream.
+        seed / rng: the random rolls; the same seed gives the same result. dream_octaves: dream only
+        the smallest this many octaves (a negative number: all but the largest -n; None: all, at least one
+        always), e.g. for a frame that already holds a dream; when the full size is left out, the changes
+        made at the last dreamed octave are scaled up and added to ``image``, so its own fine detail stays
+        sharp.
         normalize, decorrelate, range_limit: how each step is shaped (see the module docstring).
         """
         import tensorflow as tf
 
         check_dream_settings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size)
         check_step_shape(normalize=normalize, decorrelate=decorrelate, range_limit=range_limit)
-        if last_octaves is not None:
-            check_dream_settings(octaves=last_octaves)
+        if dream_octaves is not None and (isinstance(dream_octaves, bool) or not isinstance(dream_octaves, (int, np.integer))):
+            raise DreamError(f"dream octaves must be a whole number, got {dream_octaves!r}")
         step_fn = self._step_fn(normalize, decorrelate, range_limit)
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3:
@@ -219,7 +222,8 @@ class Dreamer:
         detail = None
         result = base
         sizes = octave_sizes(height, width, octaves, octave_scale, self.model.min_side)
-        for size in sizes[-last_octaves:] if last_octaves else sizes:
+        sizes = sizes[:dream_octaves] or sizes[:1]
+        for size in sizes:
             scaled_base = base if size == (height, width) else tf.image.resize(base, size, method="area")
             start = scaled_base if detail is None else scaled_base + tf.image.resize(detail, size)
             if strength_full is None:
@@ -232,6 +236,8 @@ class Dreamer:
                 current = step_fn(current, step_t, tf.constant(shift), weights_t, scaled_strength)
             detail = current - scaled_base
             result = current
+        if sizes[-1] != (height, width):
+            result = tf.clip_by_value(base + tf.image.resize(detail, (height, width)), 0.0, 255.0)
         return result.numpy()
 
 

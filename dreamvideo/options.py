@@ -49,8 +49,8 @@ class DreamOptions:
     precision: str = "auto"
     tile_size: int = 512
     normalize: str = "mean"
-    decorrelate: bool = False
-    range_limit: str = "clip"
+    decorrelate: bool = True
+    range_limit: str = "soft"
     quiet: bool = False
     objective: Objective = field(init=False, repr=False, default=None)
 

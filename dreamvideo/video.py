@@ -41,7 +41,7 @@ class VideoOptions:
 
     blend: Any = 0.9
     carried_steps: Any = None
-    carried_octaves: int | None = None
+    carried_octaves: int | None = None  # None: every octave but the largest
     anchor: float = 0.0
     colour_match: float = 0.0
     flow: str = "dis"
@@ -160,6 +160,8 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
     carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, 1)
     anchor = motion.unit_interval(video_opts.anchor, "anchor")
     colour_match = motion.unit_interval(video_opts.colour_match, "colour match")
+    # Unset: every octave but the largest (see VideoOptions).
+    carried_octaves = -1 if video_opts.carried_octaves is None else video_opts.carried_octaves
     dreamer = make_dreamer(dream_opts)
 
     current_source = {}  # the source frame being dreamed, for the colour match
@@ -192,7 +194,7 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
         carried = carried_result.steps is not None
         result = to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
                                       steps=carried_result.steps, strength=carried_result.strength,
-                                      last_octaves=video_opts.carried_octaves if carried else None))
+                                      dream_octaves=carried_octaves if carried else None))
         if colour_match > 0.0:
             result = motion.match_colour(result, motion.colour_stats(current_source["frame"]), colour_match)
         return result

@@ -190,15 +190,29 @@ def mean_chroma(image: np.ndarray) -> float:
     return chroma(image)
 
 
-def ping_pong_clip(clip: Path, path: Path, frames: int, max_side: int) -> list[np.ndarray]:
-    """The clip played forward, backward, forward... to ``frames`` frames, written losslessly to ``path``."""
-    source = list(media.read_frames(clip, max_side=max_side))
+def first_shot(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The frames before the first scene cut (a cut restarts the dream, and the next shot has other
+    content, so windows across it would compare two scenes rather than one dream over time)."""
+    for index in range(1, len(frames)):
+        if np.array_equal(frames[index - 1], frames[index]):
+            continue
+        forward, backward = motion.flow_pair(frames[index - 1], frames[index])
+        weight = motion.consistency_weight(forward, backward)
+        if motion.is_scene_cut(frames[index - 1], frames[index], weight, backward=backward):
+            return frames[:index]
+    return frames
+
+
+def ping_pong_clip(clip: Path, path: Path, frames: int, max_side: int) -> tuple[list[np.ndarray], int]:
+    """The clip's first shot played forward, backward, forward... to ``frames`` frames, written losslessly
+    to ``path``; returns the frames as decoded and the length of the shot."""
+    source = first_shot(list(media.read_frames(clip, max_side=max_side)))
     cycle = source + source[-2:0:-1] if len(source) > 1 else source
     out = [cycle[i % len(cycle)] for i in range(frames)]
     with media.open_sink(path, fps=25, quality=0) as sink:
         for frame in out:
             sink.write(frame)
-    return list(media.read_frames(path))  # the frames as the render will see them
+    return list(media.read_frames(path)), len(source)  # the frames as the render will see them
 
 
 def window_figures(inputs, outputs) -> list[tuple[float, float]]:
@@ -221,10 +235,11 @@ def naive_strength(frames, settings: dict, every: int) -> float:
 def steady_state(label: str, clip: Path, work: Path, args, results: list) -> None:
     """Target 1: over a long render (the clip ping-ponged), the dream neither builds up nor fades."""
     path = work / f"{clip.stem}_pingpong.mp4"
-    inputs = ping_pong_clip(clip, path, args.steady_frames, args.steady_side)
+    inputs, shot = ping_pong_clip(clip, path, args.steady_frames, args.steady_side)
     base = dict(max_side=args.steady_side, steps=args.steady_steps, octaves=args.steady_octaves)
     height, width = inputs[0].shape[:2]
-    print(f"\nsteady state: {label}, {width}x{height}, {len(inputs)} frames (ping-pong), steps {args.steady_steps}, "
+    print(f"\nsteady state: {label}, {width}x{height}, {len(inputs)} frames (frames 0-{shot - 1}, the first shot, "
+          f"ping-ponged), steps {args.steady_steps}, "
           f"octaves {args.steady_octaves}; strength |out - in| and dream chroma per {WINDOW}-frame window")
     for name in args.variant:
         settings = {**base, **variant_settings(name)}

@@ -12,6 +12,9 @@
   scikit-image ships (``skimage.data.lfw_subset()``, from the public LFW data set; scikit-image is needed
   for this target only: ``pip install scikit-image``), walked through 6 random latents, and one inverted
   face morphed into another. Training takes a few minutes on 2 CPU cores.
+* ``looks.png``: ``coffee.png`` (300 px) dreamed with the old defaults and with each step shape tried for
+  issue 9, each labelled with its strength (mean |dream - photo| in grey levels) and its share of clipped
+  pixels (a channel at 0 or 255).
 """
 
 from __future__ import annotations
@@ -105,8 +108,41 @@ def make_gan_samples() -> list[str]:
     return [walk, morph]
 
 
+# Step shapes tried for issue 9 (None: the current defaults). The old defaults had none of them.
+OLD_LOOK = dict(normalize="mean", decorrelate=False, range_limit="clip")
+LOOKS = [("old defaults", {}), ("soft range", dict(range_limit="soft")),
+         ("decorrelated", dict(decorrelate=True)), ("lap", dict(normalize="lap")),
+         ("soft + decorrelated", dict(range_limit="soft", decorrelate=True)),
+         ("lap + soft + decorr.", dict(normalize="lap", range_limit="soft", decorrelate=True)),
+         ("new defaults", None)]
+LOOK_SIDE = 300
+
+
+def make_looks() -> Path:
+    photo = media.resize_max_side(media.read_image(SAMPLES / "coffee.png"), LOOK_SIDE)
+    tiles = [label_tile(photo, "the photo", photo)]
+    for label, change in LOOKS:
+        settings = {} if change is None else {**OLD_LOOK, **change}
+        tiles.append(label_tile(dv.dream_array(photo, quiet=True, **settings), label, photo))
+    rows = [np.concatenate(tiles[i:i + 4], axis=1) for i in range(0, len(tiles), 4)]
+    target = SAMPLES / "looks.png"
+    media.write_image(target, np.concatenate(rows, axis=0))
+    return target
+
+
+def label_tile(image: np.ndarray, label: str, photo: np.ndarray) -> np.ndarray:
+    """``image`` above a black strip with ``label``, its strength and its clipped share."""
+    strength = float(np.abs(image.astype(np.float32) - photo).mean())
+    clipped = float(((image == 0) | (image == 255)).any(axis=2).mean())
+    strip = np.zeros((34, image.shape[1], 3), np.uint8)
+    cv2.putText(strip, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(strip, f"strength {strength:.1f}, clipped {clipped:.1%}", (4, 29), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                (200, 200, 200), 1, cv2.LINE_AA)
+    return np.concatenate([image, strip], axis=0)
+
+
 def main(argv: list[str]) -> None:
-    what = set(argv) or {"clip", "still", "video", "zoom", "gan"}
+    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks"}
     if "clip" in what:
         print("wrote", make_clip())
     if "still" in what:
@@ -122,6 +158,8 @@ def main(argv: list[str]) -> None:
                                       quiet=True, restart=True))
     if "gan" in what:
         print("wrote", *make_gan_samples())
+    if "looks" in what:
+        print("wrote", make_looks())
 
 
 if __name__ == "__main__":

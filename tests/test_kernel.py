@@ -150,11 +150,22 @@ def test_soft_range_limit_leaves_fewer_pixels_on_the_bounds(tiny_dreamer, random
     assert on_bounds["clip"] > 0.05 and on_bounds["soft"] < on_bounds["clip"] / 3
 
 
-def test_last_octaves_dreams_only_the_largest_octaves(tiny_dreamer, random_image):
-    image = random_image(48, 64)
-    only_full = tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, last_octaves=1)
-    np.testing.assert_array_equal(only_full, tiny_dreamer.dream(image, octaves=1, steps=2, seed=4))
-    assert not np.array_equal(only_full, tiny_dreamer.dream(image, octaves=3, steps=2, seed=4))
+def test_dream_octaves_adds_the_scaled_up_changes_of_the_smallest_octaves(tiny_dreamer, random_image):
+    """Known answer: dreaming only the smallest of 3 octaves is the one-octave dream of the image scaled
+    down, whose changes, scaled up again, are added to the full-size image."""
+    import tensorflow as tf
+
+    image = random_image(48, 64).astype(np.float32)
+    size = octave_sizes(48, 64, 3, 1.4, tiny_dreamer.model.min_side)[0]
+    small = tf.image.resize(image, size, method="area").numpy()
+    changes = tiny_dreamer.dream(small, octaves=1, steps=2, seed=4) - small
+    expected = np.clip(image + tf.image.resize(changes, (48, 64)).numpy(), 0, 255)
+    only_smallest = tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=1)
+    np.testing.assert_allclose(only_smallest, expected, atol=1e-3)
+    # -1: all but the largest; 3 (or more): all of them
+    assert not np.allclose(tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=-1), only_smallest)
+    np.testing.assert_array_equal(tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=5),
+                                  tiny_dreamer.dream(image, octaves=3, steps=2, seed=4))
 
 
 def test_bfloat16_gradient_matches_float32_on_embedded_model(random_image):
