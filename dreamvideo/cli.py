@@ -176,9 +176,9 @@ def build_main_parser() -> argparse.ArgumentParser:
                        help="carried frames dream only the N smallest octaves and add their changes, scaled up, "
                             "to the carried frame (default: all but the largest, which costs most and whose fine "
                             "detail the carried dream already holds); N >= --octaves dreams them all")
-    group.add_argument("--anchor", type=float, default=0.0, metavar="X",
+    group.add_argument("--anchor", type=float, default=0.5, metavar="X",
                        help="0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) given "
-                            "back to the new source frame each frame, so colour casts do not build up (default 0)")
+                            "back to the new source frame each frame, so colour casts do not build up (default 0.5)")
     group.add_argument("--colour-match", type=float, default=0.0, metavar="X",
                        help="0..1: pull each dreamed frame's CIELAB mean and spread toward its source frame's "
                             "(default 0)")

@@ -42,7 +42,7 @@ class VideoOptions:
     blend: Any = 0.9
     carried_steps: Any = None
     carried_octaves: int | None = None  # None: every octave but the largest
-    anchor: float = 0.0
+    anchor: float = 0.5
     colour_match: float = 0.0
     flow: str = "dis"
     flow_preset: str = "medium"

@@ -100,7 +100,10 @@ def test_video_flags_on_a_still_are_refused(cli, tmp_path, random_image, tiny_ar
 
 @pytest.mark.parametrize("flags, needle", [(["--start", "100f"], "100f"), (["--quality", "99"], "99"),
                                            (["--blend", "2"], "blend"), (["--end", "0.0"], "end"),
-                                           (["--fps", "0"], "fps"), (["--start", "soon"], "soon")])
+                                           (["--fps", "0"], "fps"), (["--start", "soon"], "soon"),
+                                           (["--anchor", "1.5"], "anchor"), (["--colour-match", "-1"], "colour match"),
+                                           (["--carried-octaves", "0"], "carried-octaves"),
+                                           (["--range-limit", "tanh"], "tanh"), (["--normalize", "max"], "max")])
 def test_bad_video_settings_leave_nothing_behind(cli, clip, tmp_path, snapshot, tiny_args, flags, needle):
     """Every user error, early or late, leaves the folder as it was: no output, temp or work folder."""
     before = snapshot(tmp_path)
@@ -195,13 +198,24 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
         for frame in first + [255 - f for f in second]:
             sink.write(frame)
     calls = record_dream_frames(video, monkeypatch)
+    octaves = {}
+    recording = video.dream_frame
+
+    def record_octaves(dreamer, image, opts, frame, *args, dream_octaves=None, **kwargs):
+        octaves[frame] = dream_octaves
+        return recording(dreamer, image, opts, frame, *args, dream_octaves=dream_octaves, **kwargs)
+
+    monkeypatch.setattr(video, "dream_frame", record_octaves)
     assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "10").code == 0
     # None: the full --steps; carried frames get 20% of 10 (--carried-steps unset).
     expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
     assert dict(calls) == expected and len(calls) == 12
+    # Carried frames dream every octave but the largest (-1); fresh ones all of them (None).
+    assert octaves == {i: (None if i in (0, cut_at) else -1) for i in range(12)}
     calls.clear()
-    assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3").code == 0
+    assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3", "--carried-octaves", "2").code == 0
     assert [dict(calls)[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 3, None, 3]
+    assert [octaves[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 2, None, 2]
 
 
 @pytest.mark.parametrize("start, end, first, count", [("2f", "7f", 2, 5), ("0.1", "0.3", 3, 6),
