@@ -296,6 +296,28 @@ def test_video_render_file_reproduces_every_png_frame(cli, clip, tiny_args):
     assert [p.read_bytes() for p in third] == [p.read_bytes() for p in sorted((moved / "again").glob("*.png"))]
 
 
+def test_issue_9_options_are_recorded_and_reproduced(cli, clip, tiny_args):
+    """The step shapes and the carried-frame options reach the render file and render the same frames again."""
+    folder = clip.parent
+    flags = ["--normalize", "lap", "--no-decorrelate", "--range-limit", "clip", "--anchor", "0.25",
+             "--colour-match", "0.5", "--carried-octaves", "2"]
+    result = cli(clip, "-o", f"{folder}/frames/", *tiny_args, "--octaves", "2", "--end", "4f", *flags)
+    assert result.code == 0, result.err
+    document = read_render_file(folder / ("frames" + RENDER_SUFFIX))
+    options = document["options"]
+    assert {k: options[k] for k in ("normalize", "decorrelate", "range_limit", "anchor", "colour_match",
+                                    "carried_octaves")} == dict(normalize="lap", decorrelate=False, range_limit="clip",
+                                                                anchor=0.25, colour_match=0.5, carried_octaves=2)
+    result = cli("render", folder / ("frames" + RENDER_SUFFIX), "-o", f"{folder}/again/", "-q")
+    assert result.code == 0, result.err
+    first = sorted((folder / "frames").glob("frame_*.png"))
+    assert len(first) == 4
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in sorted((folder / "again").glob("frame_*.png"))]
+    # and the settings make a difference: the defaults give other frames
+    assert cli(clip, "-o", f"{folder}/plain/", *tiny_args, "--octaves", "2", "--end", "4f").code == 0
+    assert first[-1].read_bytes() != sorted((folder / "plain").glob("frame_*.png"))[-1].read_bytes()
+
+
 def test_zoom_render_file_reproduces_the_gif_frames(cli, project, tmp_path, tiny_args, facts):
     output = project / "zoom.gif"
     result = cli("zoom", project / "picture.png", "-o", output, "--frames", "4", "--zoom", "0:(1.05), 3:(1.1)",
