@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 # (6 steps of 2.0, 3 octaves, 256 px, 30 frames of three clips), blend 0.9 with 20% of the steps
 # (1 of 6) settled at 1.0-1.5x the strength of an independent full dream, with a warping error 7-11%
 # of the naive one; 0.85 with 30% (2 of 6) overshot to 1.3-1.7x, flickered more (11-16%) and cost twice
-# the kernel time.
+# the kernel time. Over 400 frames those settings still built up (issue 9: up to 2.6x the naive strength
+# at 128 px); carried frames now dream every octave but the largest (VideoOptions.carried_octaves) and give
+# half of the carried dream's coarse changes back to the source (VideoOptions.anchor).
 CARRIED_STEPS_SHARE = 0.2
 # The carried dream is resampled every frame, and bilinear resampling softens it a little each time: over 30
 # frames of samples/coffee_pan.mp4 (192 px) the mean |Laplacian| of the dream fell from 25.8 to 9.3 with
