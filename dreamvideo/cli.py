@@ -33,14 +33,22 @@ class _Parser(argparse.ArgumentParser):
         raise DreamError(f"{message} (see '{self.prog} --help')")
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _count(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _int_or_schedule(text: str):
@@ -195,16 +203,6 @@ def build_main_parser() -> argparse.ArgumentParser:
     return _use_api_defaults(parser, DreamOptions, VideoOptions, FarmOptions)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
-
-
 def add_farm_options(parser: argparse.ArgumentParser) -> None:
     """The render farm's flags (fields of options.FarmOptions)."""
     group = parser.add_argument_group("render farm (Ray; pip install \"dreamvideo[ray]\")")
@@ -215,7 +213,8 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
                        help="join a running Ray cluster instead: auto (this machine's 'ray start'), host:6379 "
                             "or ray://host:10001")
     group.add_argument("--segment", type=_positive_int, metavar="FRAMES",
-                       help="frames per segment (default: the frames split evenly over the workers, at most 240)")
+                       help="frames per segment (default: the frames split evenly over the workers, in rounds "
+                            "of at most 240 frames a segment)")
     group.add_argument("--warmup", type=_count, default=8, metavar="FRAMES",
                        help="frames a segment dreams before its first one, not written (default 8)")
     group.add_argument("--overlap", type=_count, default=4, metavar="FRAMES",

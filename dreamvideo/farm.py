@@ -71,8 +71,11 @@ class Segment:
 
 
 def auto_segment(total: int, workers: int, overlap: int) -> int:
-    """The default segment length: the frames split evenly over the workers, at most MAX_AUTO_SEGMENT."""
-    return max(overlap + 1, min(MAX_AUTO_SEGMENT, math.ceil(total / max(1, workers))))
+    """The default segment length: the frames split evenly over the workers, in as few rounds (a segment
+    for each worker) as keep segments at most MAX_AUTO_SEGMENT frames, so every worker gets as many."""
+    workers = max(1, workers)
+    rounds = math.ceil(total / (workers * MAX_AUTO_SEGMENT))
+    return max(overlap + 1, math.ceil(total / (workers * rounds)))
 
 
 def boundary_window(segment: int, overlap: int) -> int:

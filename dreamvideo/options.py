@@ -221,8 +221,8 @@ class FarmOptions:
 
     ``workers``: start a local Ray (loopback only) with this many workers; ``ray_address``: join a running
     cluster instead (``auto`` or ``ray://host:10001``). Without either the render is one process and Ray is
-    not imported. ``segment``: frames per segment (default: the frames split evenly over the workers, at
-    most 240); ``warmup``: frames each segment dreams before its first one (not written); ``overlap``:
+    not imported. ``segment``: frames per segment (default: the frames split evenly over the workers, in
+    rounds of at most 240 frames a segment); ``warmup``: frames each segment dreams before its first one (not written); ``overlap``:
     frames cross-faded with the previous segment at each seam.
     """
 
