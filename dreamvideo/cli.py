@@ -215,10 +215,10 @@ def add_farm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--segment", type=_positive_int, metavar="FRAMES",
                        help="frames per segment (default: the frames split evenly over the workers, in rounds "
                             "of at most 240 frames a segment)")
-    group.add_argument("--warmup", type=_count, default=8, metavar="FRAMES",
-                       help="frames a segment dreams before its first one, not written (default 8)")
-    group.add_argument("--overlap", type=_count, default=4, metavar="FRAMES",
-                       help="frames cross-faded with the previous segment at each seam (default 4)")
+    group.add_argument("--warmup", type=_count, default=12, metavar="FRAMES",
+                       help="frames a segment dreams before its first one, not written (default 12)")
+    group.add_argument("--overlap", type=_count, default=8, metavar="FRAMES",
+                       help="frames cross-faded with the previous segment at each seam (default 8)")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:

@@ -284,8 +284,15 @@ def render_on_ray(jobs: list, farm: FarmOptions, *, quiet: bool | None = None,
         threads = _threads_per_worker(farm)
         remote_segment = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(dream_segment)
         remote_still = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(dream_still_task)
-        runs = [_VideoRun(job, farm, cpus, order, on_segment) if hasattr(job, "total") else _StillRun(job)
-                for job in jobs]
+        runs = []
+        try:
+            for job in jobs:
+                runs.append(_VideoRun(job, farm, cpus, order, on_segment) if hasattr(job, "total") else
+                            _StillRun(job))
+        except BaseException:
+            for run in runs:
+                run.abandon()  # no work folder left behind by the inputs before the one that failed
+            raise
         limit = max_in_flight or 2 * cpus
         with contextlib.ExitStack() as stack, tqdm(total=sum(run.total for run in runs), disable=quiet,
                                                    unit="frame", desc="dreaming", dynamic_ncols=True) as bar:
@@ -309,7 +316,8 @@ def render_on_ray(jobs: list, farm: FarmOptions, *, quiet: bool | None = None,
                     run.check_complete()
             except BaseException:
                 for ref in in_flight:
-                    ray.cancel(ref, force=True)
+                    with contextlib.suppress(Exception):
+                        ray.cancel(ref, force=True)
                 for run in runs:
                     run.abandon()
                 raise
@@ -528,7 +536,7 @@ class _VideoRun:
             raise DreamError(f"{self.job.input}: frame {self.cursor} is missing after every segment came back")
 
     def abandon(self):
-        if self.store.finished() == 0 and not any(self.store.folder.glob("*.png")):
+        if not any(self.store.folder.glob("*.png")):
             self.store.remove()  # nothing to resume: leave nothing behind
 
     def finish(self):

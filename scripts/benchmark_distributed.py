@@ -175,7 +175,7 @@ def main(argv=None) -> int:
             render_timed(args.clip, f"{folder}/farm/", options, workers=2, segment=args.segment)
             if args.sweep:
                 sweep = {}
-                for warmup, overlap in ((0, 0), (4, 2), (FARM_WARMUP, FARM_OVERLAP), (12, 8)):
+                for warmup, overlap in ((0, 0), (4, 2), (8, 4), (12, 8)):
                     output = f"{folder}/sweep_{warmup}_{overlap}/"
                     video.render_video(args.clip, output, quiet=True, workers=2, segment=args.segment,
                                        warmup=warmup, overlap=overlap, **options)

@@ -138,7 +138,7 @@ def test_workers_start_a_loopback_ray_and_match_the_single_process_output(moving
         assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
         assert _node_addresses(ray) == {"127.0.0.1"}
         assert ray.cluster_resources()["CPU"] == 2
-        farmed = render_video(moving_clip, tmp_path / "farmed.mp4", workers=2, segment=6, **options)
+        farmed = render_video(moving_clip, tmp_path / "farmed.mp4", workers=2, **SEGMENT, **options)
     assert not ray.is_initialized()
     assert facts.frame_count(farmed) == facts.frame_count(single) == CLIP_FRAMES
     assert facts.exact_fps(farmed) == facts.exact_fps(single)
