@@ -230,15 +230,19 @@ def test_segments_in_another_order_give_the_same_frames(cluster, reference, movi
     assert not np.array_equal(frames[SEGMENT["segment"]], alone[SEGMENT["segment"]])  # the seam blends
 
 
-def _running_segment_workers():
-    """Pids of Ray worker processes running a segment (Ray titles them after the task)."""
+def _running_segment_workers(cluster):
+    """Pids of this cluster's worker processes running a segment (Ray titles them after the task; workers are
+    children of their node's raylet). Other Rays on the machine are left alone."""
+    raylets = {info.process.pid for node in [cluster.head_node, *cluster.worker_nodes]
+               for info in node.all_processes.get("raylet", [])}
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "cmdline").read_bytes().startswith(b"ray::dream_segment"):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent in raylets and (entry / "cmdline").read_bytes().startswith(b"ray::dream_segment"):
                     pids.append(int(entry.name))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 continue
     return pids
 
@@ -260,7 +264,7 @@ def test_killing_a_worker_mid_segment_still_completes_the_render(cluster, refere
     killed = None
     deadline = time.monotonic() + 240
     while killed is None and thread.is_alive() and time.monotonic() < deadline:
-        running = _running_segment_workers()
+        running = _running_segment_workers(cluster)
         if running:
             killed = running[0]
             os.kill(killed, signal.SIGKILL)
