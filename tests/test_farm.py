@@ -317,7 +317,8 @@ def test_several_inputs_at_once(cli, cluster, moving_clip, tiny_args, tmp_path, 
     clip.write_bytes(Path(moving_clip).read_bytes())
     still = folder / "still.png"
     cv2.imwrite(str(still), random_image(40, 56)[..., ::-1])
-    result = cli(clip, still, *tiny_args, "--ray", cluster.address, "--segment", "6")
+    result = cli(clip, still, *tiny_args, "--ray", cluster.address, "--segment", "6", "--warmup", "2",
+                 "--overlap", "2")
     assert result.code == 0, result.err
     assert facts.frame_count(folder / "clip_dream.mp4") == CLIP_FRAMES
     alone = tmp_path / "alone.png"
