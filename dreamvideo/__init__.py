@@ -12,7 +12,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 from .errors import DreamError  # noqa: E402,F401
-from .api import dream_array, dream_image  # noqa: E402,F401
+from .api import dream_array, dream_files, dream_image  # noqa: E402,F401
 from .objectives import Objective, guide, layers, style, tv  # noqa: E402,F401
 from .video import render_video  # noqa: E402,F401
 from .zoom import render_zoom  # noqa: E402,F401

@@ -117,6 +117,18 @@ def test_ray_is_not_imported_without_workers_or_ray(clip_copy, tiny_args, tmp_pa
     assert len(list((tmp_path / "out").glob("*.png"))) == CLIP_FRAMES
 
 
+def test_several_inputs_without_ray_one_after_another(cli, clip_copy, tiny_args, random_image, facts, tmp_path):
+    import cv2
+
+    still = clip_copy.parent / "still.png"
+    cv2.imwrite(str(still), random_image(40, 56)[..., ::-1])
+    cli(clip_copy, still, *tiny_args, "-o", tmp_path / "one.mp4").assert_user_error("2 inputs")
+    result = cli(clip_copy, still, *tiny_args)
+    assert result.code == 0, result.err
+    assert facts.frame_count(clip_copy.parent / "clip_dream.mp4") == CLIP_FRAMES
+    assert cv2.imread(str(clip_copy.parent / "still_dream.png")).shape == (40, 56, 3)
+
+
 # ------------------------------------------------------------------------------------------ a local Ray
 
 
