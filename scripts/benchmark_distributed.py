@@ -191,6 +191,9 @@ def main(argv=None) -> int:
               f"{frames / farmed_cpu:.3f} frames per CPU-s (Ray start {ray_start:.1f} s, warm-up {farm_warm:.1f} s)")
         print(f"  ratio farm/single: wall {single / farmed:.2f}, CPU {single_cpu / farmed_cpu:.2f}  (target >= 1.0; "
               "CPU time holds up on a shared machine, wall time does not)")
+        print(f"  CPU per frame dreamed: single {single_cpu / frames:.3f} s, farm {farmed_cpu / dreamed:.3f} s "
+              f"(workers, the driver and Ray's own processes); a short clip pays {dreamed / frames:.2f} frames "
+              "dreamed per frame written")
 
         # ---------------------------------------------------------------------------- seams
         print(f"\nSeams (--segment {args.segment}):")
