@@ -215,8 +215,8 @@ def preview_output(output: str) -> str:
 # pairs inside segments, and dream strength after / before each seam:
 #   warmup 0, overlap 0: 25.7, 0.59-0.60;  4, 2: 3.27, 0.82-0.83;  8, 4: 1.75, 0.91-0.94;
 #   12, 8: 1.18, 0.96-0.99 (targets <= 1.5 and within 10%); the single process on the same pairs: 1.08.
-# At the default dream settings (320x240, --segment 16), 12 and 8 gave 1.18 (single process: 1.15) and
-# 0.95-0.96. 12 + 8 frames a seam cost 1.08 frames dreamed per frame written for a 1-minute 30 fps clip
+# At the default dream settings (320x240, --segment 16), 12 and 8 gave 1.18-1.32 (the single process on
+# the same pairs: 1.15-1.18) and 0.93-0.96 in two runs (before and after the video defaults of issue 9). 12 + 8 frames a seam cost 1.08 frames dreamed per frame written for a 1-minute 30 fps clip
 # on 8 workers.
 FARM_WARMUP = 12
 FARM_OVERLAP = 8
