@@ -150,8 +150,6 @@ def main(argv: list[str]) -> None:
     if "video" in what:
         print("wrote", dv.render_video(SAMPLES / "coffee_pan.mp4", SAMPLES / "coffee_pan_dream.gif",
                                        quiet=True, restart=True))
-    if "gan" in what:
-        print("wrote", *make_gan_samples())
     if "zoom" in what:
         print("wrote", dv.render_zoom(SAMPLES / "coffee.png", SAMPLES / "coffee_zoom.gif", frames=48, fps=16,
                                       max_side=240, zoom=1.04, angle="0:(0), 47:(1)", loop=True,
