@@ -25,6 +25,7 @@ Stills run as one task each. Ray is imported only here, and only for a render on
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import os
@@ -329,6 +330,18 @@ def job_options(job):
     return job.dream_opts if hasattr(job, "dream_opts") else job.opts
 
 
+def _for_workers(opts):
+    """The dream options as sent to the workers: ``precision="auto"`` decided once, on the driver, so
+    workers on CPUs with and without bfloat16 instructions dream the same way."""
+    from .models import cpu_has_bf16
+
+    if opts.precision != "auto":
+        return opts
+    sent = copy.copy(opts)
+    sent.precision = "bfloat16" if cpu_has_bf16() else "float32"
+    return sent
+
+
 def _collect_one(ray, in_flight: dict) -> None:
     """Wait for one task and hand its result on; a task's error becomes a DreamError."""
     ready, _ = ray.wait(list(in_flight), num_returns=1)
@@ -357,7 +370,7 @@ class _StillRun:
         self.bar = bar
 
     def tasks(self) -> Iterator[tuple]:
-        yield (self.job.opts, self.job.read())
+        yield (_for_workers(self.job.opts), self.job.read())
 
     def accept(self, result):
         self.job.write(result)
@@ -458,6 +471,7 @@ class _VideoRun:
 
     def _segment_calls(self, todo: list[Segment]) -> Iterator[tuple]:
         buffers = {s.index: [] for s in todo}
+        dream_opts = _for_workers(self.job.dream_opts)
         last = max(s.stop for s in todo)
         frames = self.job.frames()
         try:
@@ -466,7 +480,7 @@ class _VideoRun:
                     if segment.begin <= index < segment.stop:
                         buffers[segment.index].append(frame)
                         if index == segment.stop - 1:
-                            yield segment, (self.job.dream_opts, self.job.video_opts, segment.begin,
+                            yield segment, (dream_opts, self.job.video_opts, segment.begin,
                                             buffers.pop(segment.index), self._strengths(segment))
                 if index >= last - 1:
                     break

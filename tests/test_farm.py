@@ -52,6 +52,18 @@ def test_cross_fade_weights():
     assert cross_fade(tail, head, 0.25)[0, 0, 0] == 50 and cross_fade(tail, head, 1.0)[0, 0, 0] == 200
 
 
+def test_precision_auto_is_decided_on_the_driver(tiny_model_file):
+    from dreamvideo.farm import _for_workers
+    from dreamvideo.models import cpu_has_bf16
+    from dreamvideo.options import DreamOptions
+
+    auto = DreamOptions(model=tiny_model_file, layer="conv3")
+    sent = _for_workers(auto)
+    assert sent.precision == ("bfloat16" if cpu_has_bf16() else "float32") and auto.precision == "auto"
+    explicit = DreamOptions(model=tiny_model_file, layer="conv3", precision="float32")
+    assert _for_workers(explicit) is explicit
+
+
 # ------------------------------------------------------------------------------------------ user errors
 
 
