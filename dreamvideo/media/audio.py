@@ -6,7 +6,6 @@ The video packets are copied as they are; audio packets are interleaved with the
 from __future__ import annotations
 
 import logging
-import os
 from fractions import Fraction
 from typing import Iterator, Optional
 
@@ -14,19 +13,17 @@ import av
 
 from ..errors import DreamError
 from .files import PathLike
-from .probe import open_container, start_offset
+from .probe import open_container, seek_stream, stream_time
 
 logger = logging.getLogger("dreamvideo.media")
 
 
-def mux_with_audio(video_file: str, audio_from: PathLike, audio_start: float, seconds: Fraction, output_file: str,
-                   container_format: str, copyable: frozenset, encoder: str, muxer_options: dict,
+def mux_with_audio(video_file: str, audio_from: PathLike, codec: str, audio_start: float, seconds: Fraction,
+                   output_file: str, container_format: str, copyable: frozenset, encoder: str, muxer_options: dict,
                    name: PathLike) -> None:
-    """Write `output_file`: the video of `video_file` and the first audio stream of `audio_from` from
-    `audio_start` seconds on, cut to `seconds`. The audio is copied if its codec is in `copyable`
-    (and the muxer takes it), else encoded with `encoder`. DreamError if neither works."""
-    with open_container(audio_from, audio_from) as probe_in:
-        codec = probe_in.streams.audio[0].codec_context.name
+    """Write `output_file`: the video of `video_file` and the first audio stream of `audio_from` (whose codec
+    is `codec`) from `audio_start` seconds on, cut to `seconds`. The audio is copied if its codec is in
+    `copyable` (and the muxer takes it), else encoded with `encoder`. DreamError if neither works."""
     attempts = [True, False] if codec in copyable else [False]
     problem = "no attempt"
     for copy in attempts:
@@ -70,20 +67,13 @@ def _mux(video_file: str, audio_from: PathLike, audio_start: float, seconds: Fra
             pending = next(audio_packets, None)
 
 
-def _seek(container, stream, start: Fraction) -> Fraction:
-    zero = start_offset(container)
-    if start > 0:
-        container.seek(int((start + zero) / stream.time_base), stream=stream, backward=True)
-    return zero
-
-
 def _copied_packets(container, stream, start: Fraction, end: Fraction, out_stream) -> Iterator["av.Packet"]:
     """The packets that start within [start, end), retimed so that `start` is 0."""
-    zero = _seek(container, stream, start)
+    zero = seek_stream(container, stream, start)
     for packet in container.demux(stream):
         if packet.pts is None or not packet.size:
             continue
-        time = packet.pts * stream.time_base - zero
+        time = stream_time(packet.pts, stream, zero)
         if time < start - Fraction(1, 10**6):
             continue
         if time >= end:
@@ -115,14 +105,14 @@ def _audio_encoder(out, encoder: str, sound):
 def _encoded_packets(container, stream, start: Fraction, end: Fraction, out_stream) -> Iterator["av.Packet"]:
     """Decode from `start`, cut the samples to [start, end) exactly, encode."""
     context = out_stream.codec_context
-    zero = _seek(container, stream, start)
+    zero = seek_stream(container, stream, start)
     resampler = None
     wanted = int(round((end - start) * context.sample_rate))
     written = 0
     for frame in container.decode(stream):
         if frame.pts is None:
             continue
-        time = frame.pts * stream.time_base - zero
+        time = stream_time(frame.pts, stream, zero)
         frame.pts = None
         if resampler is None:
             resampler = av.AudioResampler(format=context.format, layout=context.layout, rate=context.sample_rate,
@@ -130,7 +120,7 @@ def _encoded_packets(container, stream, start: Fraction, end: Fraction, out_stre
         skip = max(0, int(round((start - time) * frame.sample_rate)))
         if skip >= frame.samples:
             continue
-        for piece in resampler.resample(_tail(frame, skip) if skip else frame):
+        for piece in resampler.resample(_samples(frame, skip, frame.samples) if skip else frame):
             piece, written, done = _cut(piece, written, wanted)
             if piece is not None:
                 yield from out_stream.encode(piece)
@@ -147,11 +137,12 @@ def _encoded_packets(container, stream, start: Fraction, end: Fraction, out_stre
     yield from out_stream.encode(None)
 
 
-def _tail(frame: "av.AudioFrame", skip: int) -> "av.AudioFrame":
-    """`frame` without its first `skip` samples."""
+def _samples(frame: "av.AudioFrame", start: int, stop: int) -> "av.AudioFrame":
+    """Samples [start, stop) of `frame` as a new frame."""
     array = frame.to_ndarray()
-    kept = array[:, skip:] if frame.format.is_planar else array[:, skip * len(frame.layout.channels):]
-    out = av.AudioFrame.from_ndarray(kept.copy(), format=frame.format.name, layout=frame.layout.name)
+    width = 1 if frame.format.is_planar else len(frame.layout.channels)  # packed: channels interleaved
+    out = av.AudioFrame.from_ndarray(array[:, start * width:stop * width].copy(), format=frame.format.name,
+                                     layout=frame.layout.name)
     out.sample_rate = frame.sample_rate
     return out
 
@@ -162,11 +153,7 @@ def _cut(piece: "av.AudioFrame", written: int, wanted: int) -> tuple[Optional["a
     if room <= 0:
         return None, written, True
     if piece.samples > room:
-        array = piece.to_ndarray()
-        kept = array[:, :room] if piece.format.is_planar else array[:, :room * len(piece.layout.channels)]
-        short = av.AudioFrame.from_ndarray(kept.copy(), format=piece.format.name, layout=piece.layout.name)
-        short.sample_rate = piece.sample_rate
-        piece = short
+        piece = _samples(piece, 0, room)
     piece.pts = written
     written += piece.samples
     return piece, written, written >= wanted

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DreamError
 from .files import PathLike
 from .images import over_white
-from .probe import Header, Timeline, open_container, probe, start_offset, stream_time, video_stream
+from .probe import Header, Timeline, open_container, probe, seek_stream, stream_time, video_stream
 from .rates import Rate, as_rate, fit_size, round_half_up
 from .sources import decoded_frames, pillow_frames
 
@@ -78,9 +78,7 @@ class FrameReader:
             return
         self.container = open_container(self.path, self.name)
         stream = video_stream(self.container, self.name)
-        zero = start_offset(self.container)
-        if seek_to is not None:
-            self.container.seek(int((seek_to + zero) / stream.time_base), stream=stream, backward=True)
+        zero = seek_stream(self.container, stream, seek_to or 0)
         fallback_step = 1 / self.rate
         time = None
         threads = self.timeline is not None and not self.timeline.damaged

@@ -44,30 +44,33 @@ class VideoSink(Sink):
 
     def __init__(self, path: PathLike, fps: Fraction, *, quality: int, loop: bool, codec: Optional[str],
                  audio_from: Optional[PathLike], audio_start: float) -> None:
-        self.audio_from = self._audio_source(path, audio_from, audio_start) if self.audio_encoder else None
+        self.audio_from, self._audio_codec = (self._audio_source(path, audio_from, audio_start)
+                                              if self.audio_encoder else (None, None))
         super().__init__(path, fps)
         self.quality, self.loop, self.audio_start = quality, loop, audio_start
-        self.audio_codec = None
         self._tmp = temp_beside(self.path, self.path.suffix)
         self._container = None
         self._stream = None
 
     @staticmethod
-    def _audio_source(path: PathLike, audio_from: Optional[PathLike], audio_start: float) -> Optional[PathLike]:
-        """`audio_from` if it has audio that starts before `audio_start`, else None (checked before any temp file)."""
+    def _audio_source(path: PathLike, audio_from: Optional[PathLike],
+                      audio_start: float) -> tuple[Optional[PathLike], Optional[str]]:
+        """(`audio_from`, its audio codec) if it has audio that starts before `audio_start`, else (None, None);
+        checked before any temp file."""
         if audio_from is None:
-            return None
+            return None, None
         existing_file(audio_from)
         with open_container(audio_from, audio_from) as container:
             if not container.streams.audio:
                 logger.info("%s has no audio; %s will be silent", audio_from, path)
-                return None
+                return None, None
+            codec = container.streams.audio[0].codec_context.name
             duration = container.duration / av.time_base if container.duration else None
         if duration is not None and audio_start >= duration:
             logger.warning("%s: audio_start %.3f s is past the end of its audio (%.3f s); %s will be silent",
                            audio_from, audio_start, duration, path)
-            return None
-        return audio_from
+            return None, None
+        return audio_from, codec
 
     # -- what subclasses choose
 
@@ -112,11 +115,14 @@ class VideoSink(Sink):
                 self._start(frame.shape[1], frame.shape[0])
             picture = self.prepare(np.ascontiguousarray(frame))
             picture.pts = self.frames_written
-            for packet in self._stream.encode(picture):
-                self._container.mux(packet)
+            self._encode(picture)
         except av.FFmpegError as exc:
             self.abort()
             raise self._error(exc) from None
+
+    def _encode(self, picture: "av.VideoFrame") -> None:
+        for packet in self._stream.encode(picture):
+            self._container.mux(packet)
 
     def _error(self, exc: Exception) -> DreamError:
         code = getattr(exc, "errno", None)
@@ -139,14 +145,12 @@ class VideoSink(Sink):
     def _add_audio(self) -> None:
         muxed = temp_beside(self.path, self.path.suffix)
         try:
-            mux_with_audio(self._tmp, self.audio_from, self.audio_start, Fraction(self.frames_written) / self.fps,
-                           muxed, self.container_format, self.audio_copy, self.audio_encoder, self.muxer_options,
-                           self.path)
+            mux_with_audio(self._tmp, self.audio_from, self._audio_codec, self.audio_start,
+                           Fraction(self.frames_written) / self.fps, muxed, self.container_format, self.audio_copy,
+                           self.audio_encoder, self.muxer_options, self.path)
             os.replace(muxed, self._tmp)
         finally:
             remove_quietly(muxed)
-        with open_container(self._tmp, self.path) as container:
-            self.audio_codec = container.streams.audio[0].codec_context.name if container.streams.audio else None
 
     def _abort(self) -> None:
         if self._container is not None:
@@ -275,17 +279,9 @@ class GifSink(VideoSink):
     def prepare(self, frame: np.ndarray) -> "av.VideoFrame":
         return av.VideoFrame.from_ndarray(frame, format="rgb24")
 
-    def _write(self, frame: np.ndarray) -> None:
-        try:
-            if self._container is None:
-                self._start(frame.shape[1], frame.shape[0])
-            picture = self.prepare(np.ascontiguousarray(frame))
-            picture.pts = self.frames_written
-            picture.time_base = 1 / self.fps
-            self._graph.push(picture)
-        except av.FFmpegError as exc:
-            self.abort()
-            raise self._error(exc) from None
+    def _encode(self, picture: "av.VideoFrame") -> None:
+        picture.time_base = 1 / self.fps
+        self._graph.push(picture)  # encoded at the end, once the palette is made from every frame
 
     def _close(self) -> None:
         try:

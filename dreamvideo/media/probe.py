@@ -116,6 +116,15 @@ def stream_time(ticks: int, stream, zero: Fraction) -> Fraction:
     return ticks * stream.time_base - zero
 
 
+def seek_stream(container, stream, seconds: Fraction) -> Fraction:
+    """Seek `stream` to the last keyframe at or before `seconds` (from the file's start; no seek at 0).
+    Returns the file's start offset, for :func:`stream_time`."""
+    zero = start_offset(container)
+    if seconds > 0:
+        container.seek(int((seconds + zero) / stream.time_base), stream=stream, backward=True)
+    return zero
+
+
 def _cache_key(path: Path) -> tuple[str, int, int]:
     st = path.stat()
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
