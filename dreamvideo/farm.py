@@ -472,16 +472,17 @@ class _VideoRun:
     def _segment_calls(self, todo: list[Segment]) -> Iterator[tuple]:
         buffers = {s.index: [] for s in todo}
         dream_opts = _for_workers(self.job.dream_opts)
-        last = max(s.stop for s in todo)
-        frames = self.job.frames()
+        first, last = min(s.begin for s in todo), max(s.stop for s in todo)
+        frames = self.job.frames(first)  # a resumed render skips what its finished segments needed
         try:
-            for index, frame in enumerate(frames):
+            for index, frame in enumerate(frames, first):
                 for segment in todo:
                     if segment.begin <= index < segment.stop:
                         buffers[segment.index].append(frame)
                         if index == segment.stop - 1:
-                            yield segment, (dream_opts, self.job.video_opts, segment.begin,
-                                            buffers.pop(segment.index), self._strengths(segment))
+                            segment_frames = buffers.pop(segment.index)
+                            yield segment, (dream_opts, self.job.video_opts, segment.begin, segment_frames,
+                                            self._strengths(segment, *frame.shape[:2]))
                 if index >= last - 1:
                     break
         finally:
@@ -490,22 +491,11 @@ class _VideoRun:
             raise DreamError(f"{self.job.input} ended before frame {min(s.stop for s in todo if s.index in buffers)}"
                              "; the file may be damaged")
 
-    def _strengths(self, segment: Segment):
+    def _strengths(self, segment: Segment, height: int, width: int):
         if self.job.dream_opts.mask is None:
             return None
         mask = self.job.mask(first=segment.begin)
-        height, width = self._frame_size
         return [mask.strength(i, height, width) for i in range(segment.stop - segment.begin)]
-
-    @property
-    def _frame_size(self):
-        if not hasattr(self, "_size"):
-            frames = self.job.frames()
-            try:
-                self._size = next(frames).shape[:2]
-            finally:
-                frames.close()
-        return self._size
 
     def accept(self, segment: Segment, frames: list) -> None:
         """Store a segment's dreamed frames [begin, stop), cross-fade its seams, write what is contiguous."""
@@ -543,7 +533,6 @@ class _VideoRun:
             frame = self.fresh.pop(self.cursor, None)
             self.sink.write(frame if frame is not None else self.store.load(self.cursor))
             self.cursor += 1
-        self.fresh = {i: f for i, f in self.fresh.items() if i >= self.cursor}
 
     def check_complete(self):
         if self.cursor != self.total:

@@ -42,6 +42,7 @@ class CarryResult:
     start: np.ndarray
     steps: int | None  # None: the frame's scheduled --steps
     strength: np.ndarray | None = None  # (H, W) float32 [0, 1] per-pixel dream strength (--mask), or None
+    source: np.ndarray | None = None  # the source frame being dreamed, uint8 (H, W, 3), where the dream needs it
 
 
 # carry(frame_index, source_frame, previous_source, previous_dream) -> CarryResult, or None to repeat the

@@ -106,11 +106,12 @@ class VideoJob:
         """The resolved settings that decide the frames (what a resumed render must match)."""
         return resume_settings(self.output, self.source(), self.plain_options)
 
-    def frames(self):
-        """The source frames to dream: uint8 (H, W, 3) RGB, at the render's rate and size."""
+    def frames(self, first: int = 0):
+        """The source frames to dream from render frame ``first`` on (seeking, not decoding the ones
+        before): uint8 (H, W, 3) RGB, at the render's rate and size."""
         from . import media
 
-        return media.read_frames(self.input, start_frame=self.start, end_frame=self.end,
+        return media.read_frames(self.input, start_frame=self.start + first, end_frame=self.end,
                                  fps=self.video_opts.fps and self.fps, max_side=self.dream_opts.max_side)
 
     def mask(self, first: int = 0) -> MaskSource:
@@ -170,31 +171,27 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
     carried_octaves = -1 if video_opts.carried_octaves is None else video_opts.carried_octaves
     dreamer = make_dreamer(dream_opts)
 
-    current_source = {}  # the source frame being dreamed, for the colour match
-
     def carry(index, frame, previous_source, previous_dream):
-        current_source["frame"] = frame
         amount = float(blend_schedule(index))
         if not 0.0 <= amount <= 1.0:
             raise DreamError(f"blend must be between 0 and 1, got {amount} at frame {index}")
         strength = mask.strength(index, *frame.shape[:2])
         if previous_dream is None or amount == 0.0:
-            return CarryResult(frame.astype(np.float32), None, strength)
+            return CarryResult(frame.astype(np.float32), None, strength, frame)
         if np.array_equal(frame, previous_source):
             # A repeated picture (a dropped frame filled in by the constant-rate resampling, a freeze
             # frame): the carried dream would be the previous one again, so repeat it without dreaming.
             return None
-        forward, backward = motion.flow_pair(previous_source, frame, video_opts.flow, video_opts.flow_preset)
-        weight = motion.consistency_weight(forward, backward)
-        if motion.is_scene_cut(previous_source, frame, weight, backward=backward):
+        backward, weight, cut = flow_and_cut(previous_source, frame, video_opts)
+        if cut:
             logger.info("scene cut at frame %d: the dream starts afresh", index)
-            return CarryResult(frame.astype(np.float32), None, strength)
+            return CarryResult(frame.astype(np.float32), None, strength, frame)
         if strength is not None:
             weight = weight * strength  # where the mask is black, the new frame shows as it is
         carried_dream = motion.warp(previous_dream, backward, CARRY_INTERPOLATION)
         start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
         start_image = motion.reanchor(start_image, frame, anchor)
-        return CarryResult(start_image, carried_steps(index), strength)
+        return CarryResult(start_image, carried_steps(index), strength, frame)
 
     def dream(index, carried_result):
         carried = carried_result.steps is not None
@@ -202,20 +199,25 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
                                       steps=carried_result.steps, strength=carried_result.strength,
                                       dream_octaves=carried_octaves if carried else None))
         if colour_match > 0.0:
-            result = motion.match_colour(result, motion.colour_stats(current_source["frame"]), colour_match)
+            result = motion.match_colour(result, motion.colour_stats(carried_result.source), colour_match)
         return result
 
     return carry, dream
 
 
-def starts_new_shot(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptions) -> bool:
-    """Whether the carry restarts the dream at ``frame`` (a scene cut after source frame ``previous``)."""
+def flow_and_cut(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptions):
+    """The backward flow from ``frame`` to ``previous`` (source frames), its consistency weight, and whether
+    ``frame`` starts a new shot: the carry's one decision, shared with the farm's segment planning."""
     from . import motion
 
-    if np.array_equal(previous, frame):
-        return False
     forward, backward = motion.flow_pair(previous, frame, video_opts.flow, video_opts.flow_preset)
-    return motion.is_scene_cut(previous, frame, motion.consistency_weight(forward, backward), backward=backward)
+    weight = motion.consistency_weight(forward, backward)
+    return backward, weight, motion.is_scene_cut(previous, frame, weight, backward=backward)
+
+
+def starts_new_shot(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptions) -> bool:
+    """Whether the carry restarts the dream at ``frame`` (a scene cut after source frame ``previous``)."""
+    return not np.array_equal(previous, frame) and flow_and_cut(previous, frame, video_opts)[2]
 
 
 def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
