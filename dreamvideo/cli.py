@@ -15,6 +15,7 @@ from dataclasses import fields
 
 from .options import DreamOptions, FarmOptions
 from .errors import DreamError
+from .kernel import NORMALIZATIONS, RANGE_LIMITS
 from .video import CARRIED_STEPS_SHARE, VideoOptions
 from .zoom import CARRIED_STEPS_SHARE as ZOOM_CARRIED_SHARE
 from .zoom import ZoomOptions
@@ -120,14 +121,14 @@ def add_dream_options(parser: argparse.ArgumentParser, rendering: bool = True) -
                        help="downscale so the longest side is at most PX pixels")
     group.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                        help="compute type: auto = bfloat16 where the CPU has bf16 instructions (default)")
-    group.add_argument("--normalize", choices=("mean", "lap"), default="mean",
+    group.add_argument("--normalize", choices=NORMALIZATIONS, default="mean",
                        help="gradient normalisation: mean (divide by its mean absolute value) or lap (every band "
                             "of a Laplacian pyramid at equal strength, as Google's 2015 notebook; larger, smoother "
                             "patterns) (default mean)")
     group.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=True,
                        help="take steps in a colour-decorrelated space (ImageNet's colour covariance): mostly "
                             "lightness, natural colours instead of neon halos (default %(default)s)")
-    group.add_argument("--range-limit", choices=("clip", "soft"), default="soft",
+    group.add_argument("--range-limit", choices=RANGE_LIMITS, default="soft",
                        help="keep pixels in 0-255: clip, or soft (steps shrink near 0 and 255, so colours do not "
                             "pile up clipped) (default soft)")
     group.add_argument("--tile-size", type=_positive_int, default=512, metavar="PX",
@@ -524,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dreamvideo: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        kept = "the last checkpoint is kept" if command == "gan" else "finished frames are kept"
+        training = command == "gan" and gan_command in ("train", None)  # walk and morph keep frames
+        kept = "the last checkpoint is kept" if training else "finished frames are kept"
         print(f"dreamvideo: interrupted; {kept}, rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

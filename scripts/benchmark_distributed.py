@@ -27,7 +27,6 @@ alternate in the same process to share the noise.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
@@ -152,7 +151,7 @@ def main(argv=None) -> int:
     # -------------------------------------------------------------------------------- overhead, from the plan
     print("\nOverhead (frames dreamed / frames written, from the segment plan):")
     for total, workers, label in ((1800, 8, "1 min 30 fps, 8 workers"), (9000, 8, "5 min 30 fps, 8 workers"),
-                                  (9000, 32, "5 min 30 fps, 32 workers"), (frames, 2, f"this clip, 2 workers")):
+                                  (9000, 32, "5 min 30 fps, 32 workers"), (frames, 2, "this clip, 2 workers")):
         segment = farm.auto_segment(total, workers, FARM_OVERLAP)
         plan = farm.plan_segments(total, segment, FARM_WARMUP, FARM_OVERLAP)
         ratio = farm.dreamed_per_written(plan)
@@ -163,7 +162,6 @@ def main(argv=None) -> int:
         folder = Path(folder)
         # ---------------------------------------------------------------------------- throughput
         print("\nThroughput (steady state, after a warm-up render in each mode):")
-        started = time.perf_counter()
         single_start = render_timed(args.clip, f"{folder}/warm_single/", {**options, "end": "2f"})[0]
         single, single_cpu = render_timed(args.clip, f"{folder}/single/", options)
         mark = time.perf_counter()

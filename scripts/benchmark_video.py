@@ -261,7 +261,7 @@ def steady_state(label: str, clip: Path, work: Path, args, results: list) -> Non
         cpu = time.process_time() - start
         outputs = read_png_folder(output)
         windows = window_figures(inputs, outputs)
-        (s0, c0), (s_last, c_last) = windows[1], windows[-1]
+        (s0, c0), (s_last, _) = windows[1], windows[-1]
         drift_s = max(abs(s / s0 - 1) for s, _ in windows[1:])
         drift_c = max(abs(c / c0 - 1) for _, c in windows[1:])
         naive = naive_strength(inputs[-WINDOW:], settings, args.naive_every)

@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import listing
 
 TRAIN = ["--size", "32", "--batch-size", "4", "-q"]
 

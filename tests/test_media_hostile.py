@@ -4,7 +4,6 @@ paths, unwritable folders, a full disk, and a seeded fuzz test. Files are genera
 from __future__ import annotations
 
 import errno
-import io
 import logging
 import os
 import struct

@@ -17,7 +17,7 @@ import os
 
 from ..errors import DreamError
 from .animate import MorphOptions, WalkOptions, morph, walk
-from .training import TrainOptions, default_model_path, train
+from .training import TrainOptions, train
 
 __all__ = ["train", "walk", "morph", "animate", "TrainOptions", "WalkOptions", "MorphOptions"]
 

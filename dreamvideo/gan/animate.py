@@ -99,7 +99,7 @@ def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
     if scale == 1:
         return frame
     side = frame.shape[0] * scale
-    return np.clip(cv2.resize(frame, (side, side), interpolation=cv2.INTER_LANCZOS4), 0, 255).astype(np.uint8)
+    return cv2.resize(frame, (side, side), interpolation=cv2.INTER_LANCZOS4)  # uint8 in, saturated uint8 out
 
 
 def generate(generator, latents: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DreamError
+from .data import to_model
 
 INVERT_STEPS = 200
 INVERT_RATE = 0.1
@@ -117,7 +118,7 @@ class Inverter:
         import tensorflow as tf
 
         images = np.asarray(images)
-        target = tf.constant(images.astype(np.float32) / 127.5 - 1.0)
+        target = tf.constant(to_model(images))
         target_features = self.features.features(tf.constant(images.astype(np.float32)))
         z = tf.constant(np.random.default_rng([self.seed, 11]).standard_normal((len(images), self.latent_dim)),
                         tf.float32)
@@ -125,8 +126,3 @@ class Inverter:
         for t in range(1, self.steps + 1):
             z, m, v, _ = self._step(z, m, v, tf.constant(float(t)), target, *target_features)
         return z.numpy()
-
-    def generate(self, z: np.ndarray) -> np.ndarray:
-        from .data import to_uint8
-
-        return to_uint8(self.generator(np.asarray(z, np.float32), training=False))

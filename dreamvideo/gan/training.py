@@ -202,7 +202,7 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     previous = None
     if Path(output).exists():
         meta, weights = checkpoint.load(output)
-        stored = TrainOptions(**{k: v for k, v in meta["options"].items() if k in TrainOptions.__dataclass_fields__})
+        stored, _ = split_options(TrainOptions, meta["options"])
         if stored.architecture() != opts.architecture():
             difference = next(k for k in opts.architecture() if opts.architecture()[k] != stored.architecture()[k])
             raise DreamError(f"{output} was trained with {difference.replace('_', ' ')} "
