@@ -215,9 +215,17 @@ def prepare_animation(input, output: str, options: dict, extra_options, *, previ
     if rest:
         raise DreamError(f"unknown option {sorted(rest)[0]!r} for a {what}")
     check_quality(extra.quality)
+    media.check_codec(extra.codec, check_animation_output(output, input, what), output)
+    return dream_opts, extra, output
+
+
+def check_animation_output(output: str, input, what: str) -> str:
+    """The kind of an animation's output (see media.output_kind), checked before any work: DreamError for a
+    still image type, or for the input file itself."""
+    from . import media
+
     kind = media.check_output(output, input, animated=True)
     if kind == "image":
         raise DreamError(f"cannot write a {what} to {output}: use .mp4, .gif, .webp, .webm, .mov or a folder "
                          "ending in /")
-    media.check_codec(extra.codec, kind, output)
-    return dream_opts, extra, output
+    return kind

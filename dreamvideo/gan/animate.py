@@ -135,14 +135,10 @@ def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts
 
 
 def _check_output(output: str, *inputs) -> str:
-    from .. import media
+    from ..animation import check_animation_output
 
-    kind = media.check_output(output)
-    if kind == "image":
-        raise DreamError(f"cannot write an animation to {output}: use .gif, .mp4 or a folder ending in /")
-    for path in inputs:
-        if path is not None and Path(output).resolve() == Path(path).resolve():
-            raise DreamError(f"{output}: is an input file itself; choose another output name")
+    for path in [path for path in inputs if path is not None] or [None]:
+        check_animation_output(output, path, "animation")
     return output
 
 
