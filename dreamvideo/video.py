@@ -243,10 +243,10 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
 
 
 def render_job(job: VideoJob) -> str:
-    """Render a prepared video in this process; returns the output path."""
-    dream_frames(job.frames(), job.output, total=job.total, fps=job.fps, dream_opts=job.dream_opts,
-                 video_opts=job.video_opts, source=job.source(), start_frame=job.start,
-                 audio_from=job.input if job.has_audio else None, audio_start=job.start / float(job.fps))
+    """Render a prepared video (checked by prepare_video) in this process; returns the output path."""
+    carry, dream = frame_recipe(job.dream_opts, job.video_opts, job.mask())
+    _run_frames(job.frames(), carry, dream, job.output, job.settings(), job.open_sink, job.video_opts.restart,
+                job.total, job.dream_opts.quiet)
     job.finish()
     return job.output
 
@@ -256,20 +256,28 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
     """The video frame loop on any source of uint8 (H, W, 3) RGB frames: flow carry, blend, dream, sink.
 
     ``total``: the frames the source yields; ``source``: what identifies it (for resuming, with the
-    options); ``start_frame``: where a --mask video starts. Used by render_video and by the GAN's
-    ``--dream``. Returns the resolved options as plain values (for the render file).
+    options); ``start_frame``: where a --mask video starts. Used by the GAN's ``--dream``; render_video
+    runs the same loop on its prepared job. Returns the resolved options as plain values (for the render file).
     """
-    from .render import FrameStore, run_loop
-
     check_video_options(dream_opts, video_opts, total)
     mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start_frame)
     carry, dream = frame_recipe(dream_opts, video_opts, mask)
     plain_options = video_plain_options(dream_opts, video_opts, total)
-    store = FrameStore(output, resume_settings(output, source, plain_options), restart=video_opts.restart)
-    with open_video_sink(output, fps, audio_from, audio_start, video_opts) as sink:
-        run_loop(frames, carry, dream, sink, store, total=total, quiet=dream_opts.quiet)
-    store.remove()
+    _run_frames(frames, carry, dream, output, resume_settings(output, source, plain_options),
+                lambda: open_video_sink(output, fps, audio_from, audio_start, video_opts), video_opts.restart,
+                total, dream_opts.quiet)
     return plain_options
+
+
+def _run_frames(frames, carry, dream, output: str, settings: dict, open_sink, restart: bool, total: int,
+                quiet: bool) -> None:
+    """The frame loop with its work folder (resume) and sink; the folder goes once the output is complete."""
+    from .render import FrameStore, run_loop
+
+    store = FrameStore(output, settings, restart=restart)
+    with open_sink() as sink:
+        run_loop(frames, carry, dream, sink, store, total=total, quiet=quiet)
+    store.remove()
 
 
 def check_video_options(dream_opts, video_opts: VideoOptions, total: int) -> None:

@@ -174,6 +174,13 @@ def _pillow_header(path: str, name: str) -> Header:
 
 
 @functools.lru_cache(maxsize=64)
+def _pillow_timeline(key: tuple[str, int, int], name: str) -> Optional[Timeline]:
+    """The frame timeline of an animation Pillow reads (animated WebP), from its frame delays."""
+    times = [t for t, _ in pillow_frames(key[0], name, end=True)]
+    return Timeline(len(times) - 1, times[0], times[-1], times[-2]) if len(times) > 1 else None
+
+
+@functools.lru_cache(maxsize=64)
 def scan_packets(key: tuple[str, int, int], name: str) -> Optional[Timeline]:
     """Walk the video packets (reads the file, decodes nothing) for the frame timeline.
 
@@ -182,9 +189,6 @@ def scan_packets(key: tuple[str, int, int], name: str) -> Optional[Timeline]:
     to be made up and the gap is used instead, as FFmpeg itself does when decoding.
     """
     path = key[0]
-    if is_animated_webp(path):
-        times = [t for t, _ in pillow_frames(path, name, end=True)]
-        return Timeline(len(times) - 1, times[0], times[-1], times[-2]) if len(times) > 1 else None
     frames = 0
     damaged = False
     first = None
@@ -250,7 +254,7 @@ def probe(path: PathLike) -> tuple[VideoInfo, Header, Optional[Timeline]]:
     name = os.fspath(path)
     key = _cache_key(p)
     header = read_header(key, name)
-    timeline = scan_packets(key, name)
+    timeline = _pillow_timeline(key, name) if header.pillow else scan_packets(key, name)
     rate = source_rate(header, timeline)
     if rate is None:
         raise DreamError(f"{name}: FFmpeg could not tell the frame rate; pass fps explicitly or re-encode it")
