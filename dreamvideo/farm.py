@@ -411,22 +411,24 @@ class _VideoRun:
         """Scene cuts among the frames within ``window`` of a planned boundary (decoded on the driver)."""
         from .video import starts_new_shot
 
-        wanted = {i for p in planned for i in range(p - window, p + window + 1) if 0 < i < self.total}
+        wanted = sorted({i for p in planned for i in range(p - window, p + window + 1) if 0 < i < self.total})
         cuts = set()
-        if not wanted:
-            return cuts
-        frames = self.job.frames()
-        previous = None
-        try:
-            for index, frame in enumerate(frames):
-                if index in wanted and previous is not None and starts_new_shot(previous, frame,
-                                                                               self.job.video_opts):
-                    cuts.add(index)
-                if index >= max(wanted):
-                    break
-                previous = frame
-        finally:
-            frames.close()
+        runs = []  # [first, last] of each stretch of wanted frames: only those (and the frame before) decode
+        for index in wanted:
+            if runs and index == runs[-1][1] + 1:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index])
+        for first, last in runs:
+            frames = self.job.frames(first - 1, last + 1)
+            try:
+                previous = None
+                for index, frame in enumerate(frames, first - 1):
+                    if previous is not None and starts_new_shot(previous, frame, self.job.video_opts):
+                        cuts.add(index)
+                    previous = frame
+            finally:
+                frames.close()
         if cuts:
             logger.info("%s: segment boundaries moved to the scene cuts at frames %s", self.job.input,
                         ", ".join(map(str, sorted(cuts))))

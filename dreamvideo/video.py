@@ -106,12 +106,13 @@ class VideoJob:
         """The resolved settings that decide the frames (what a resumed render must match)."""
         return resume_settings(self.output, self.source(), self.plain_options)
 
-    def frames(self, first: int = 0):
-        """The source frames to dream from render frame ``first`` on (seeking, not decoding the ones
-        before): uint8 (H, W, 3) RGB, at the render's rate and size."""
+    def frames(self, first: int = 0, stop: int | None = None):
+        """The source frames to dream, render frames [first, stop) (seeking, not decoding the ones before):
+        uint8 (H, W, 3) RGB, at the render's rate and size."""
         from . import media
 
-        return media.read_frames(self.input, start_frame=self.start + first, end_frame=self.end,
+        end = self.end if stop is None else self.start + stop
+        return media.read_frames(self.input, start_frame=self.start + first, end_frame=end,
                                  fps=self.video_opts.fps and self.fps, max_side=self.dream_opts.max_side)
 
     def mask(self, first: int = 0) -> MaskSource:
