@@ -171,7 +171,7 @@ def dream_segment(dream_opts, video_opts, first: int, frames: list, strengths, t
     from .video import frame_recipe
 
     _use_threads(threads)
-    carry, dream = frame_recipe(dream_opts, video_opts, _ShippedMask(first, strengths))
+    carry, dream, _ = frame_recipe(dream_opts, video_opts, _ShippedMask(first, strengths))
     sink = _FrameList()
     run_loop(frames, carry, dream, sink, None, quiet=True, first_index=first)
     return sink.frames

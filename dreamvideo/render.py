@@ -10,7 +10,9 @@ Only this module knows about time. Each output frame is made the same way whatev
 * the *sink* encodes frames as they come.
 
 Resume: every finished frame is stored as a PNG in a work folder beside the output
-(``.<output name>.dreamvideo-work/``) together with the render's resolved settings. Rerunning the same
+(``.<output name>.dreamvideo-work/``) together with the render's resolved settings and, when the recipe
+keeps state between frames (``state``: an object with ``snapshot() -> dict`` and ``restore(dict | None)``),
+that state after the frame as JSON. Rerunning the same
 command replays the stored frames into the sink and dreams on from the first missing one; different
 settings are refused (``--restart`` discards the old frames). The work folder is removed once the output
 is complete.
@@ -95,9 +97,23 @@ class FrameStore:
 
         return read_image(self.path(index, kind))
 
-    def save(self, index: int, frame: np.ndarray, kind: str = "") -> None:
+    def state_path(self, index: int) -> Path:
+        return self.folder / f"{index:06d}.json"
+
+    def load_state(self, index: int) -> dict | None:
+        """The recipe's state stored after frame ``index``, or None if none was stored."""
+        try:
+            return json.loads(self.state_path(index).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save(self, index: int, frame: np.ndarray, kind: str = "", state: dict | None = None) -> None:
         import cv2
 
+        if state is not None:  # before the frame: a stored frame always has its state beside it
+            temp = self.folder / f"{index:06d}.tmp.json"
+            temp.write_text(json.dumps(state))
+            os.replace(temp, self.state_path(index))
         # Fast PNG (compression 1): these are scratch files, written once per frame on the hot path.
         temp = self.folder / f"{kind}{index:06d}.tmp.png"
         if not cv2.imwrite(str(temp), np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
@@ -119,7 +135,8 @@ def _first_difference(stored, current) -> str:
 
 def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, store: FrameStore | None,
              *, total: int | None = None, quiet: bool = False, description: str = "dreaming",
-             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None, first_index: int = 0) -> int:
+             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None, first_index: int = 0,
+             state=None) -> int:
     """Run the frame loop until the source ends; returns the number of frames written to the sink.
 
     source: uint8 (H, W, 3) RGB frames. Frames already in ``store`` are not dreamed again: they are
@@ -127,16 +144,18 @@ def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, s
     (index, source frame, dream) is called for every frame, e.g. for metrics. If the loop fails before
     any frame is finished, the work folder is removed. ``first_index``: the frame number of the source's
     first frame (a segment of a render farm starts inside the render; schedules and seeds follow it).
+    ``state``: what the carry and dream keep between frames (see the module's docstring), stored with each
+    frame and restored from the last stored one on resume.
     """
     try:
-        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index)
+        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index, state)
     except BaseException:
         if store is not None and store.finished() == 0:
             store.remove()  # nothing to resume: leave nothing behind
         raise
 
 
-def _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index) -> int:
+def _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index, state) -> int:
     from tqdm import tqdm
 
     finished = store.finished() if store is not None else 0
@@ -151,11 +170,13 @@ def _run(source, carry, dream, sink, store, total, quiet, description, on_frame,
                 if frame is not None and result.shape != frame.shape:
                     raise DreamError(f"stored frame {store.path(index)} does not match the source's size; "
                                      "rerun with --restart")
+                if state is not None and index == finished - 1:
+                    state.restore(store.load_state(index))
             else:
                 carried = carry(index, frame, previous_source, previous_dream)
                 result = previous_dream if carried is None else dream(index, carried)
                 if store is not None:
-                    store.save(index, result)
+                    store.save(index, result, state=state.snapshot() if state is not None else None)
             sink.write(result)
             if on_frame is not None:
                 on_frame(index, frame, result)

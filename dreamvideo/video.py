@@ -50,6 +50,7 @@ class VideoOptions:
     carried_octaves: int | None = None  # None: every octave but the largest
     anchor: float = 0.5
     colour_match: float = 0.0
+    steady: float = 1.0
     flow: str = "dis"
     flow_preset: str = "medium"
     start: Any = None
@@ -155,7 +156,8 @@ def prepare_video(input: str | os.PathLike, output: str | os.PathLike | None, op
 
 
 def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
-    """The carry and dream steps of the frame loop (see :mod:`dreamvideo.render`) for a video.
+    """The carry and dream steps of the frame loop (see :mod:`dreamvideo.render`) for a video, and the
+    state they keep between frames (a :class:`~dreamvideo.steady.StrengthHold`, for the loop to store).
 
     ``mask``: an object with ``strength(index, height, width)`` (a :class:`MaskSource`), indices counting
     from the render's first frame.
@@ -163,6 +165,7 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
     from . import motion
     from .render import CarryResult
     from .schedules import as_schedule
+    from .steady import StrengthHold
 
     blend_schedule = as_schedule(video_opts.blend, name="blend")
     carried_steps = carried_steps_schedule(video_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, 1)
@@ -170,6 +173,9 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
     colour_match = motion.unit_interval(video_opts.colour_match, "colour match")
     # Unset: every octave but the largest (see VideoOptions).
     carried_octaves = -1 if video_opts.carried_octaves is None else video_opts.carried_octaves
+    hold = StrengthHold(motion.unit_interval(video_opts.steady, "steady"))
+    steps_schedule = as_schedule(dream_opts.steps, name="steps")
+    step_size_schedule = as_schedule(dream_opts.step_size, name="step size")
     dreamer = make_dreamer(dream_opts)
 
     def carry(index, frame, previous_source, previous_dream):
@@ -191,7 +197,7 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
             weight = weight * strength  # where the mask is black, the new frame shows as it is
         carried_dream = motion.warp(previous_dream, backward, CARRY_INTERPOLATION)
         start_image = motion.blend(carried_dream.astype(np.float32), frame.astype(np.float32), weight, amount)
-        start_image = motion.reanchor(start_image, frame, anchor)
+        start_image = hold.apply(motion.reanchor(start_image, frame, anchor), frame)
         return CarryResult(start_image, carried_steps(index), strength, frame)
 
     def dream(index, carried_result):
@@ -201,9 +207,12 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
                                       dream_octaves=carried_octaves if carried else None))
         if colour_match > 0.0:
             result = motion.match_colour(result, motion.colour_stats(carried_result.source), colour_match)
+        # The hold's reference is per unit of the frame's scheduled steps * step size (see dreamvideo.steady).
+        scale = float(steps_schedule(index)) * float(step_size_schedule(index))
+        (hold.update if carried else hold.start_shot)(result, carried_result.source, scale, carried_result.strength)
         return result
 
-    return carry, dream
+    return carry, dream, hold
 
 
 def flow_and_cut(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptions):
@@ -245,8 +254,8 @@ def render_video(input: str | os.PathLike, output: str | os.PathLike | None = No
 
 def render_job(job: VideoJob) -> str:
     """Render a prepared video (checked by prepare_video) in this process; returns the output path."""
-    carry, dream = frame_recipe(job.dream_opts, job.video_opts, job.mask())
-    _run_frames(job.frames(), carry, dream, job.output, job.settings(), job.open_sink, job.video_opts.restart,
+    carry, dream, hold = frame_recipe(job.dream_opts, job.video_opts, job.mask())
+    _run_frames(job.frames(), carry, dream, hold, job.output, job.settings(), job.open_sink, job.video_opts.restart,
                 job.total, job.dream_opts.quiet)
     job.finish()
     return job.output
@@ -262,22 +271,22 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
     """
     check_video_options(dream_opts, video_opts, total)
     mask = MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start_frame)
-    carry, dream = frame_recipe(dream_opts, video_opts, mask)
+    carry, dream, hold = frame_recipe(dream_opts, video_opts, mask)
     plain_options = video_plain_options(dream_opts, video_opts, total)
-    _run_frames(frames, carry, dream, output, resume_settings(output, source, plain_options),
+    _run_frames(frames, carry, dream, hold, output, resume_settings(output, source, plain_options),
                 lambda: open_video_sink(output, fps, audio_from, audio_start, video_opts), video_opts.restart,
                 total, dream_opts.quiet)
     return plain_options
 
 
-def _run_frames(frames, carry, dream, output: str, settings: dict, open_sink, restart: bool, total: int,
+def _run_frames(frames, carry, dream, state, output: str, settings: dict, open_sink, restart: bool, total: int,
                 quiet: bool) -> None:
     """The frame loop with its work folder (resume) and sink; the folder goes once the output is complete."""
     from .render import FrameStore, run_loop
 
     store = FrameStore(output, settings, restart=restart)
     with open_sink() as sink:
-        run_loop(frames, carry, dream, sink, store, total=total, quiet=quiet)
+        run_loop(frames, carry, dream, sink, store, total=total, quiet=quiet, state=state)
     store.remove()
 
 
@@ -293,6 +302,7 @@ def check_video_options(dream_opts, video_opts: VideoOptions, total: int) -> Non
     check_positive_int("carried octaves", video_opts.carried_octaves, allow_none=True)
     motion.unit_interval(video_opts.anchor, "anchor")
     motion.unit_interval(video_opts.colour_match, "colour match")
+    motion.unit_interval(video_opts.steady, "steady")
 
 
 def open_video_sink(output: str, fps, audio_from, audio_start: float, video_opts: VideoOptions):

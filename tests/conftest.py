@@ -84,17 +84,18 @@ def record_kernel_dreams(monkeypatch) -> list:
     return calls
 
 
+def random_picture(height=48, width=64, seed=0) -> np.ndarray:
+    """uint8 (height, width, 3): random noise blurred by upsampling, so features are not pure noise."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 255, (height // 4 + 1, width // 4 + 1, 3)).astype(np.float32)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
+
+
 @pytest.fixture()
 def random_image():
-    def make(height=48, width=64, seed=0):
-        rng = np.random.default_rng(seed)
-        # Smooth-ish content: random noise blurred by upsampling, so features are not pure noise.
-        small = rng.uniform(0, 255, (height // 4 + 1, width // 4 + 1, 3)).astype(np.float32)
-        import cv2
-
-        return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.uint8)
-
-    return make
+    return random_picture
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -300,14 +300,16 @@ def test_issue_9_options_are_recorded_and_reproduced(cli, clip, tiny_args):
     """The step shapes and the carried-frame options reach the render file and render the same frames again."""
     folder = clip.parent
     flags = ["--normalize", "lap", "--no-decorrelate", "--range-limit", "clip", "--anchor", "0.25",
-             "--colour-match", "0.5", "--carried-octaves", "2"]
+             "--colour-match", "0.5", "--carried-octaves", "2", "--steady", "0.5"]
     result = cli(clip, "-o", f"{folder}/frames/", *tiny_args, "--octaves", "2", "--end", "4f", *flags)
     assert result.code == 0, result.err
     document = read_render_file(folder / ("frames" + RENDER_SUFFIX))
     options = document["options"]
     assert {k: options[k] for k in ("normalize", "decorrelate", "range_limit", "anchor", "colour_match",
-                                    "carried_octaves")} == dict(normalize="lap", decorrelate=False, range_limit="clip",
-                                                                anchor=0.25, colour_match=0.5, carried_octaves=2)
+                                    "carried_octaves", "steady")} == dict(normalize="lap", decorrelate=False,
+                                                                          range_limit="clip", anchor=0.25,
+                                                                          colour_match=0.5, carried_octaves=2,
+                                                                          steady=0.5)
     result = cli("render", folder / ("frames" + RENDER_SUFFIX), "-o", f"{folder}/again/", "-q")
     assert result.code == 0, result.err
     first = sorted((folder / "frames").glob("frame_*.png"))

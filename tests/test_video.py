@@ -102,6 +102,7 @@ def test_video_flags_on_a_still_are_refused(cli, tmp_path, random_image, tiny_ar
                                            (["--blend", "2"], "blend"), (["--end", "0.0"], "end"),
                                            (["--fps", "0"], "fps"), (["--start", "soon"], "soon"),
                                            (["--anchor", "1.5"], "anchor"), (["--colour-match", "-1"], "colour match"),
+                                           (["--steady", "2"], "steady"),
                                            (["--carried-octaves", "0"], "carried-octaves"),
                                            (["--range-limit", "tanh"], "tanh"), (["--normalize", "max"], "max")])
 def test_bad_video_settings_leave_nothing_behind(cli, clip, tmp_path, snapshot, tiny_args, flags, needle):
@@ -407,20 +408,53 @@ def render_frames(frames, folder, tiny_model_file, dream=None, **video_options):
                  video_opts=VideoOptions(**video_options), source={"test": str(folder)})
 
 
-def test_a_static_clip_holds_its_dream_strength(tmp_path, tiny_model_file, random_image, facts):
-    """On a still scene (one picture with a grey level of noise, so every frame is carried and dreamed),
-    the dream settles: its strength at frame 200 is within 15% of that at frame 40."""
-    base = random_image(48, 64, seed=5).astype(np.int16)
+def static_frames(count):
+    """A still scene: one picture with a grey level of noise per frame, so every frame is carried and dreamed."""
+    from conftest import random_picture
+
+    base = random_picture(48, 64, seed=5).astype(np.int16)
     rng = np.random.default_rng(0)
-    frames = [np.clip(base + rng.integers(-1, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(201)]
+    return [np.clip(base + rng.integers(-1, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def strengths(frames, folder, facts):
+    return [float(np.abs(d.astype(np.float32) - f).mean()) for f, d in zip(frames, facts.png_frames(folder))]
+
+
+def test_a_static_clip_holds_its_dream_strength(tmp_path, tiny_model_file, facts):
+    """On a still scene the dream settles at the defaults: its strength at frame 200 is within 15% of that at
+    frame 40."""
+    frames = static_frames(201)
     render_frames(frames, tmp_path / "out", tiny_model_file)
-    dreams = facts.png_frames(tmp_path / "out")
+    strength = strengths(frames, tmp_path / "out", facts)
+    assert strength[40] > 2.0  # there is a dream to hold
+    assert abs(strength[200] / strength[40] - 1) <= 0.15, (strength[40], strength[200])
 
-    def strength(index):
-        return float(np.abs(dreams[index].astype(np.float32) - frames[index]).mean())
 
-    assert strength(40) > 2.0  # there is a dream to hold
-    assert abs(strength(200) / strength(40) - 1) <= 0.15, (strength(40), strength(200))
+def test_steady_holds_a_dream_that_would_build_up_at_its_first_strength(tmp_path, tiny_model_file, facts):
+    """Settings that make a carried dream pile up (nothing given back to the source, little let go):
+    left alone the dream grows several times over 80 frames; held, every frame from 10 on stays within 20%
+    of the first full dream's strength."""
+    frames = static_frames(81)
+    build_up = dict(anchor=0.0, blend=0.95)
+    render_frames(frames, tmp_path / "free", tiny_model_file, steady=0.0, **build_up)
+    render_frames(frames, tmp_path / "held", tiny_model_file, steady=1.0, **build_up)
+    free, held = strengths(frames, tmp_path / "free", facts), strengths(frames, tmp_path / "held", facts)
+    assert free[80] > 3 * free[0]  # there is a build-up to hold back
+    assert held[0] == free[0]  # the first frame is a full dream either way
+    assert all(abs(s / held[0] - 1) <= 0.2 for s in held[10:]), [round(s / held[0], 2) for s in held]
+
+
+def test_steady_follows_a_keyframed_step_size(tmp_path, tiny_model_file, facts):
+    """The hold keeps the strength per unit of step size: a step size keyframed from 1 to 4 still makes the
+    dream about 4 times as strong by the end, and a constant one keeps it flat."""
+    frames = static_frames(81)
+    render_frames(frames, tmp_path / "ramp", tiny_model_file, dream=dict(step_size="0:(1), 80:(4)"), steady=1.0)
+    render_frames(frames, tmp_path / "flat", tiny_model_file, dream=dict(step_size=1.0), steady=1.0)
+    ramp, flat = strengths(frames, tmp_path / "ramp", facts), strengths(frames, tmp_path / "flat", facts)
+    assert ramp[0] == flat[0]
+    assert 3.0 <= ramp[80] / ramp[0] <= 5.2, ramp[80] / ramp[0]
+    assert 0.8 <= flat[80] / flat[0] <= 1.2, flat[80] / flat[0]
 
 
 def test_colour_match_moves_each_frame_to_its_source_colours(tmp_path, tiny_model_file, facts):
