@@ -191,7 +191,7 @@ def build_main_parser() -> argparse.ArgumentParser:
     group.add_argument("--colour-match", type=float, default=0.0, metavar="X",
                        help="0..1: pull each dreamed frame's CIELAB mean and spread toward its source frame's "
                             "(default 0)")
-    group.add_argument("--steady", type=float, default=1.0, metavar="X",
+    group.add_argument("--steady", type=float, default=0.5, metavar="X",
                        help="0..1: hold carried frames at the dream strength of their shot's first full dream, "
                             "correcting this share of the difference each frame, so long clips neither build "
                             "up nor fade; 0 lets the dream settle where it will (default 1)")
