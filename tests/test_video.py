@@ -457,6 +457,33 @@ def test_steady_follows_a_keyframed_step_size(tmp_path, tiny_model_file, facts):
     assert 0.8 <= flat[80] / flat[0] <= 1.2, flat[80] / flat[0]
 
 
+def test_the_carry_trusts_flat_static_regions_more_than_the_raw_check_and_still_finds_disocclusions():
+    """The carry's consistency weight (flows smoothed before the forward-backward check) refuses at most 3/4
+    as many pixels as the check on the raw flows on a static-camera clip with flat walls, and still refuses
+    the background a moving square uncovers."""
+    from conftest import random_picture
+    from dreamvideo import media, motion
+    from dreamvideo.video import VideoOptions, flow_and_cut
+
+    frames = list(media.read_frames(shared_clip("test.webm"), end_frame=12, max_side=256))
+    raw, carry = [], []
+    for previous, frame in zip(frames, frames[1:]):
+        raw.append((motion.consistency_weight(*motion.flow_pair(previous, frame)) < 0.5).mean())
+        carry.append((flow_and_cut(previous, frame, VideoOptions())[1] < 0.5).mean())
+    assert np.mean(raw) > 0.15  # the raw check refuses much of a static shot
+    assert np.mean(carry) <= 0.75 * np.mean(raw), (raw, carry)
+
+    background, square = random_picture(96, 128, seed=3), random_picture(32, 32, seed=4)
+    moved = []
+    for left in (40, 48):  # the square moves 8 px right: columns 40-47 of rows 32-63 are uncovered
+        frame = background.copy()
+        frame[32:64, left:left + 32] = square
+        moved.append(frame)
+    weight = flow_and_cut(*moved, VideoOptions())[1]
+    assert (weight[34:62, 40:47] < 0.5).mean() > 0.9
+    assert (weight[:, 100:] < 0.5).mean() < 0.1  # the static background far from it is trusted
+
+
 def test_colour_match_moves_each_frame_to_its_source_colours(tmp_path, tiny_model_file, facts):
     from dreamvideo import motion
 
