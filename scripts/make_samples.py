@@ -1,7 +1,7 @@
 """Make the files in samples/ from the two CC0 photos there.
 
     python scripts/make_samples.py            # everything
-    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan)
+    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan, looks, steady)
 
 * ``coffee_pan.mp4``: a 2-second camera move (pan and push-in) over ``coffee.png``, 320x240 at 24 fps, with
   a soft generated tone as its audio track, so the quick start shows audio surviving a render.
@@ -15,6 +15,8 @@
 * ``looks.png``: ``coffee.png`` (300 px) dreamed with the old defaults and with each step shape tried for
   issue 9, each labelled with its strength (mean |dream - photo| in grey levels) and its share of clipped
   pixels (a channel at 0 or 255).
+* ``steady.png``: the sample clip played back and forth to 330 frames (200 px, 4 steps, 2 octaves): frames 40
+  and 322, the same picture, rendered without and with ``--steady``, beside the picture dreamed on its own.
 """
 
 from __future__ import annotations
@@ -141,8 +143,44 @@ def label_tile(image: np.ndarray, label: str, photo: np.ndarray) -> np.ndarray:
     return np.concatenate([image, strip], axis=0)
 
 
+# The long-render look (issue 9): the sample clip played back and forth, frames that show the same picture.
+STEADY_FRAMES = 330
+STEADY_SHOWN = (40, 322)  # the clip's frame 40 both times (the ping-pong cycle is 94 frames)
+STEADY_SIDE = 200
+STEADY_SETTINGS = dict(max_side=STEADY_SIDE, steps=4, octaves=2)
+
+
+def make_steady() -> Path:
+    """Frame 40 and frame 322 of a long render (the same source picture), without and with --steady, beside
+    that picture dreamed on its own; each labelled with its strength and clipped share."""
+    clip = list(media.read_frames(SAMPLES / "coffee_pan.mp4", max_side=STEADY_SIDE))
+    cycle = clip + clip[-2:0:-1]
+    frames = [cycle[i % len(cycle)] for i in range(STEADY_FRAMES)]
+    source = frames[STEADY_SHOWN[0]]
+    assert all(np.array_equal(frames[i], source) for i in STEADY_SHOWN)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        long_clip = Path(tmp) / "long.mp4"
+        with media.open_sink(long_clip, fps=CLIP_FPS, quality=0) as sink:
+            for frame in frames:
+                sink.write(frame)
+        frames = list(media.read_frames(long_clip))  # as the render sees them
+        naive = dv.dream_array(frames[STEADY_SHOWN[0]], quiet=True, **STEADY_SETTINGS)
+        default = dv.video.VideoOptions().steady
+        for label, steady in (("--steady 0", 0.0), (f"--steady {default:g} (default)", default)):
+            folder = Path(tmp) / f"steady{steady}"
+            dv.render_video(long_clip, f"{folder}/", quiet=True, steady=steady, **STEADY_SETTINGS)
+            dreams = sorted(folder.glob("frame_*.png"))
+            tiles = [label_tile(media.read_image(dreams[i]), f"{label}, frame {i}", frames[i]) for i in STEADY_SHOWN]
+            rows.append(np.concatenate(tiles + [label_tile(naive, "dreamed on its own", frames[STEADY_SHOWN[0]])],
+                                       axis=1))
+    target = SAMPLES / "steady.png"
+    media.write_image(target, np.concatenate(rows, axis=0))
+    return target
+
+
 def main(argv: list[str]) -> None:
-    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks"}
+    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks", "steady"}
     if "clip" in what:
         print("wrote", make_clip())
     if "still" in what:
@@ -158,6 +196,8 @@ def main(argv: list[str]) -> None:
         print("wrote", *make_gan_samples())
     if "looks" in what:
         print("wrote", make_looks())
+    if "steady" in what:
+        print("wrote", make_steady())
 
 
 if __name__ == "__main__":
