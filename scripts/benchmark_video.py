@@ -7,8 +7,9 @@ Each part measures every ``--variant`` in the same run (default: ``old``, the se
 and ``default``, the current ones; others are mechanisms joined by "+", see ``--help``). Renders go to
 folders of PNGs, so no codec error enters the metrics. Printed, each figure beside its target:
 
-1. *steady state* (``--steady-clip``, default the generated clip and every real one): the clip's first
-   shot (up to its first scene cut) played back and forth to 400 frames at 128 px, 4 steps, 2 octaves.
+1. *steady state* (``--steady-clip``, default the generated clip and every real one): the clip's longest
+   shot (between scene cuts) played back and forth to 400 frames (a longer shot as it is) at 128 px, 4 steps,
+   2 octaves.
    Per 40-frame window, the dream strength (mean |output - input|, grey levels 0-255) and the dream's mean
    CIELAB chroma; targets: every window within 15% (strength) and 10% (chroma) of frames 40-80, and the
    last window 0.8-1.25x the strength of the same frames dreamed on their own (every ``--naive-every``-th);
@@ -144,7 +145,7 @@ def resolve_clips(names: list[str], generated: Path) -> list[tuple[str, Path | N
 # The settings before issue 9, to measure the new defaults against in the same run.
 # Carried frames dreamed every octave then: carried_octaves equal to the octaves of the run.
 OLD_DEFAULTS = dict(blend=0.9, carried_steps=None, carried_octaves="all", anchor=0.0, colour_match=0.0,
-                    normalize="mean", decorrelate=False, range_limit="clip")
+                    normalize="mean", decorrelate=False, range_limit="clip", steady=0.0)
 # Mechanisms (--variant NAME, or several joined by "+", e.g. soft+decorrelate): each switches one thing on
 # over the old defaults. "default" is the project's current defaults, whatever they are.
 MECHANISMS = {
@@ -161,6 +162,11 @@ MECHANISMS = {
     "blend80": dict(blend=0.8),
     "blend85": dict(blend=0.85),
     "blend95": dict(blend=0.95),
+    "steady": dict(steady=1.0),
+    "steady50": dict(steady=0.5),
+    "steady25": dict(steady=0.25),
+    # the defaults of the first half of issue 9, before --steady
+    "issue9": dict(range_limit="soft", decorrelate=True, carried_octaves=None, anchor=0.5),
 }
 TARGET_STEADY_STRENGTH = 0.15  # every 40-frame window's strength within +-15% of frames 40-80
 TARGET_STEADY_CHROMA = 0.10  # and its mean chroma within +-10%
@@ -202,29 +208,29 @@ def mean_chroma(image: np.ndarray) -> float:
     return chroma(image)
 
 
-def first_shot(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """The frames before the first scene cut (a cut restarts the dream, and the next shot has other
-    content, so windows across it would compare two scenes rather than one dream over time)."""
-    for index in range(1, len(frames)):
-        if np.array_equal(frames[index - 1], frames[index]):
-            continue
-        forward, backward = motion.flow_pair(frames[index - 1], frames[index])
-        weight = motion.consistency_weight(forward, backward)
-        if motion.is_scene_cut(frames[index - 1], frames[index], weight, backward=backward):
-            return frames[:index]
-    return frames
+def longest_shot(frames: list[np.ndarray]) -> tuple[int, int]:
+    """(first, stop) of the longest run of frames without a scene cut, by the render's own cut test (a cut
+    restarts the dream, and the next shot has other content, so windows across it would compare two scenes
+    rather than one dream over time)."""
+    starts = [0] + [index for index in range(1, len(frames))
+                    if video.starts_new_shot(frames[index - 1], frames[index], video.VideoOptions())]
+    stops = starts[1:] + [len(frames)]
+    return max(zip(starts, stops), key=lambda shot: shot[1] - shot[0])
 
 
-def ping_pong_clip(clip: Path, path: Path, frames: int, max_side: int) -> tuple[list[np.ndarray], int]:
-    """The clip's first shot played forward, backward, forward... to ``frames`` frames, written losslessly
-    to ``path``; returns the frames as decoded and the length of the shot."""
-    source = first_shot(list(media.read_frames(clip, max_side=max_side)))
+def ping_pong_clip(clip: Path, path: Path, frames: int, max_side: int) -> tuple[list[np.ndarray], tuple[int, int]]:
+    """The clip's longest shot (of its first ``4 * frames`` frames) played forward, backward, forward... to
+    ``frames`` frames (a shot that long is played as it is), written losslessly to ``path``; returns the
+    frames as decoded and (first, stop) of the shot in the clip."""
+    decoded = list(media.read_frames(clip, max_side=max_side, end_frame=4 * frames))
+    first, stop = longest_shot(decoded)
+    source = decoded[first:stop]
     cycle = source + source[-2:0:-1] if len(source) > 1 else source
     out = [cycle[i % len(cycle)] for i in range(frames)]
     with media.open_sink(path, fps=25, quality=0) as sink:
         for frame in out:
             sink.write(frame)
-    return list(media.read_frames(path)), len(source)  # the frames as the render will see them
+    return list(media.read_frames(path)), (first, stop)  # the frames as the render will see them
 
 
 def window_figures(inputs, outputs) -> list[tuple[float, float]]:
@@ -250,8 +256,8 @@ def steady_state(label: str, clip: Path, work: Path, args, results: list) -> Non
     inputs, shot = ping_pong_clip(clip, path, args.steady_frames, args.steady_side)
     base = dict(max_side=args.steady_side, steps=args.steady_steps, octaves=args.steady_octaves)
     height, width = inputs[0].shape[:2]
-    print(f"\nsteady state: {label}, {width}x{height}, {len(inputs)} frames (frames 0-{shot - 1}, the first shot, "
-          f"ping-ponged), steps {args.steady_steps}, "
+    print(f"\nsteady state: {label}, {width}x{height}, {len(inputs)} frames (frames {shot[0]}-{shot[1] - 1}, the "
+          f"longest shot{', ping-ponged' if shot[1] - shot[0] < len(inputs) else ''}), steps {args.steady_steps}, "
           f"octaves {args.steady_octaves}; strength |out - in| and dream chroma per {WINDOW}-frame window")
     for name in args.variant:
         settings = {**base, **variant_settings(name, args.steady_octaves)}
