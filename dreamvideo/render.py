@@ -12,8 +12,8 @@ Only this module knows about time. Each output frame is made the same way whatev
 Resume: every finished frame is stored as a PNG in a work folder beside the output
 (``.<output name>.dreamvideo-work/``) together with the render's resolved settings and, when the recipe
 keeps state between frames (``state``: an object with ``snapshot() -> dict`` and ``restore(dict | None)``),
-that state after the frame as JSON. Rerunning the same
-command replays the stored frames into the sink and dreams on from the first missing one; different
+that state after the frame as JSON. Rerunning the same command replays the stored frames into the sink,
+restores the state stored with the last of them, and dreams on from the first missing one; different
 settings are refused (``--restart`` discards the old frames). The work folder is removed once the output
 is complete.
 """

@@ -1,11 +1,12 @@
 """Hold a carried dream at the strength of its shot's first full dream (``--steady``).
 
 A carried frame keeps ``blend`` times the previous dream and adds a few steps of its own, so the dream
-settles where what decays each frame equals what the steps add. That balance depends on the clip: on a
-static shot the consistency weight is 1 nearly everywhere and little decays; on a moving one the flow
-refuses many pixels and the re-anchoring takes back more. Measured over 400 frames at 128 px (issue 9), the
-settled strength ranged from 0.76x to 2.0x that of each frame dreamed on its own, so no single blend or
-step count fits every clip.
+settles where what decays each frame (the blend, the consistency weight, the re-anchoring) equals what the
+steps add. That balance depends on the clip: measured over 400 frames at 128 px (issue 9), the settled
+strength ranged from 0.76x (test.webm, a static camera) to 2.0x (cityCC0.mpg, a moving one) that of each
+frame dreamed on its own, so no single blend or step count fits every clip. A frame dreamed on its own, by
+contrast, has nearly the same strength whatever it shows (13.6-15.1 grey levels on all six benchmark clips
+at 256 px), which is what makes the shot's first full dream a fair reference for its later frames.
 
 The hold is an integral controller on one number, the dream's *strength* (mean |dream - source| in grey
 levels, weighted by the --mask strength when there is one). The shot's first frame is a full dream: its

@@ -58,6 +58,9 @@ class VideoOptions:
     carried_octaves: int | None = None  # None: every octave but the largest
     anchor: float = 0.5
     colour_match: float = 0.0
+    # Half the strength error corrected a frame (in log terms): the windows stay as flat as with a full
+    # correction, and the frame-to-frame strength wobbles less (128 px, 200 frames: 1.3% against 1.5% on the
+    # generated clip, 2.2% against 3.1% on cityCC0.mpg).
     steady: float = 0.5
     flow: str = "dis"
     flow_preset: str = "medium"
