@@ -48,6 +48,10 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
+def _positive_int_or_all(text: str):
+    return "all" if text.strip().lower() == "all" else _positive_int(text)
+
+
 def _count(text: str) -> int:
     return _whole_number(text, 0)
 
@@ -181,10 +185,11 @@ def build_main_parser() -> argparse.ArgumentParser:
                        help=f"steps per octave for carried frames (default: {round(CARRIED_STEPS_SHARE * 100)}%% of --steps, at "
                             "least 1); the "
                             "first frame and frames after a scene cut use --steps")
-    group.add_argument("--carried-octaves", type=_positive_int, metavar="N",
-                       help="carried frames dream only the N smallest octaves and add their changes, scaled up, "
-                            "to the carried frame (default: all but the largest, which costs most and whose fine "
-                            "detail the carried dream already holds); N >= --octaves dreams them all")
+    group.add_argument("--carried-octaves", type=_positive_int_or_all, metavar="N",
+                       help="carried frames dream only the N octaves just below the full size and add their "
+                            "changes, scaled up, to the carried frame: the full size costs most and the carried "
+                            "dream already holds its fine detail, the smallest octaves its coarse shapes "
+                            "(default 2); 'all' dreams every octave, the full size included")
     group.add_argument("--anchor", type=float, default=0.5, metavar="X",
                        help="0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) given "
                             "back to the new source frame each frame, so colour casts do not build up (default 0.5)")

@@ -196,18 +196,20 @@ class Dreamer:
         normalised to a mean absolute value of 1. weights: the objective's term weights (default: at
         frame 0). strength: optional (H, W) float32 in [0, 1] scaling each pixel's step (0 = untouched).
         seed / rng: the random rolls; the same seed gives the same result. dream_octaves: dream only
-        the smallest this many octaves (a negative number: all but the largest -n; None: all, at least one
-        always), e.g. for a frame that already holds a dream; when the full size is left out, the changes
-        made at the last dreamed octave are scaled up and added to ``image``, so its own fine detail stays
-        sharp.
+        the smallest this many octaves (a negative number: all but the largest -n; a ``slice``: those
+        octaves, smallest first, e.g. ``slice(-3, -1)`` the two below the full size; None: all; at least
+        one always, the smallest when the choice is empty), e.g. for a frame that already holds a dream;
+        when the full size is left out, the changes made at the last dreamed octave are scaled up and added
+        to ``image``, so its own fine detail stays sharp.
         normalize, decorrelate, range_limit: how each step is shaped (see the module docstring).
         """
         import tensorflow as tf
 
         check_dream_settings(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size)
         check_step_shape(normalize=normalize, decorrelate=decorrelate, range_limit=range_limit)
-        if dream_octaves is not None and (isinstance(dream_octaves, bool) or not isinstance(dream_octaves, (int, np.integer))):
-            raise DreamError(f"dream octaves must be a whole number, got {dream_octaves!r}")
+        if dream_octaves is not None and not isinstance(dream_octaves, slice) and (
+                isinstance(dream_octaves, bool) or not isinstance(dream_octaves, (int, np.integer))):
+            raise DreamError(f"dream octaves must be a whole number or a slice, got {dream_octaves!r}")
         step_fn = self._step_fn(normalize, decorrelate, range_limit)
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3:
@@ -222,7 +224,8 @@ class Dreamer:
         detail = None
         result = base
         sizes = octave_sizes(height, width, octaves, octave_scale, self.model.min_side)
-        sizes = sizes[:dream_octaves] or sizes[:1]
+        chosen = dream_octaves if isinstance(dream_octaves, slice) else slice(dream_octaves)
+        sizes = sizes[chosen] or sizes[:1]
         for size in sizes:
             scaled_base = base if size == (height, width) else tf.image.resize(base, size, method="area")
             start = scaled_base if detail is None else scaled_base + tf.image.resize(detail, size)

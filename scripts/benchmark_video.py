@@ -143,7 +143,7 @@ def resolve_clips(names: list[str], generated: Path) -> list[tuple[str, Path | N
 # --------------------------------------------------------------------- the dream over time (issue 9)
 
 # The settings before issue 9, to measure the new defaults against in the same run.
-# Carried frames dreamed every octave then: carried_octaves equal to the octaves of the run.
+# Carried frames dreamed every octave then (carried_octaves "all").
 OLD_DEFAULTS = dict(blend=0.9, carried_steps=None, carried_octaves="all", anchor=0.0, colour_match=0.0,
                     normalize="mean", decorrelate=False, range_limit="clip", steady=0.0)
 # Mechanisms (--variant NAME, or several joined by "+", e.g. soft+decorrelate): each switches one thing on
@@ -157,7 +157,8 @@ MECHANISMS = {
     "anchor50": dict(anchor=0.5),
     "colour": dict(colour_match=0.5),
     "colour100": dict(colour_match=1.0),
-    "smallest-octave": dict(carried_octaves=1),
+    "one-octave": dict(carried_octaves=1),  # the octave just below the full size
+    "two-octaves": dict(carried_octaves=2),  # the two below the full size (the default)
     "lower-octaves": dict(carried_octaves=None),  # every octave but the largest
     "blend80": dict(blend=0.8),
     "blend85": dict(blend=0.85),
@@ -165,7 +166,7 @@ MECHANISMS = {
     "steady": dict(steady=1.0),
     "steady50": dict(steady=0.5),
     "steady25": dict(steady=0.25),
-    # the defaults of the first half of issue 9, before --steady
+    # the defaults of the first half of issue 9, before --steady and two carried octaves
     "issue9": dict(range_limit="soft", decorrelate=True, carried_octaves=None, anchor=0.5),
 }
 TARGET_STEADY_STRENGTH = 0.15  # every 40-frame window's strength within +-15% of frames 40-80
@@ -177,16 +178,13 @@ TARGET_CLIPPED = (2.0, 0.03)  # clipped share at most 2x the input's, or at most
 WINDOW = 40
 
 
-def variant_settings(name: str, octaves: int) -> dict:
-    """The keyword arguments of a variant (see MECHANISMS) for a run with ``octaves`` octaves: full
-    settings, not a difference."""
+def variant_settings(name: str) -> dict:
+    """The keyword arguments of a variant (see MECHANISMS): full settings, not a difference."""
     if name == "default":
         return {}
     settings = dict(OLD_DEFAULTS)
     for part in name.split("+"):
         settings.update(MECHANISMS[part])
-    if settings["carried_octaves"] == "all":
-        settings["carried_octaves"] = octaves
     return settings
 
 
@@ -260,7 +258,7 @@ def steady_state(label: str, clip: Path, work: Path, args, results: list) -> Non
           f"longest shot{', ping-ponged' if shot[1] - shot[0] < len(inputs) else ''}), steps {args.steady_steps}, "
           f"octaves {args.steady_octaves}; strength |out - in| and dream chroma per {WINDOW}-frame window")
     for name in args.variant:
-        settings = {**base, **variant_settings(name, args.steady_octaves)}
+        settings = {**base, **variant_settings(name)}
         output = work / f"{clip.stem}_steady_{name}"
         start = time.process_time()
         dreamvideo.render_video(path, f"{output}/", quiet=True, restart=True, **settings)
@@ -289,7 +287,7 @@ def colour_clipping(work: Path, args, results: list, clip_frames: dict) -> None:
     print("\nclipped pixels (a channel at 0 or 255): input -> dream; target at most 2x the input's or at most 3%")
     rows = []
     for name in args.variant:
-        settings = variant_settings(name, DEFAULT_OCTAVES)
+        settings = variant_settings(name)
         dream_keys = {f.name for f in dataclasses.fields(DreamOptions) if f.init}
         still = {k: v for k, v in settings.items() if k in dream_keys}
         for photo in args.stills:
@@ -472,7 +470,7 @@ def compare_clip(label: str, clip: Path, work: Path, args, results: list, clip_f
         measured = {}
         for kind, extra in (("naive", {"blend": 0, "end": f"{naive_frames}f"}), ("carried", {"end": f"{len(inputs)}f"})):
             output = work / f"{clip.stem}_{name}_{kind}"
-            watch = timed_render(clip, f"{output}/", {**settings, **variant_settings(name, args.octaves), **extra})
+            watch = timed_render(clip, f"{output}/", {**settings, **variant_settings(name), **extra})
             outputs = read_png_folder(output)
             seconds = watch.frame_seconds(1)
             measured[kind] = {"ewarp": warping_error(inputs[:len(outputs)], outputs),

@@ -168,6 +168,23 @@ def test_dream_octaves_adds_the_scaled_up_changes_of_the_smallest_octaves(tiny_d
                                   tiny_dreamer.dream(image, octaves=3, steps=2, seed=4))
 
 
+def test_a_slice_of_octaves_dreams_those_alone_from_the_image_scaled_down(tiny_dreamer, random_image):
+    """Known answer: slice(-2, -1) of 3 octaves (the one just below the full size, what a carried frame
+    dreams) is the one-octave dream of the image scaled to that size, its changes scaled up and added."""
+    import tensorflow as tf
+
+    image = random_image(48, 64).astype(np.float32)
+    size = octave_sizes(48, 64, 3, 1.4, tiny_dreamer.model.min_side)[1]
+    small = tf.image.resize(image, size, method="area").numpy()
+    changes = tiny_dreamer.dream(small, octaves=1, steps=2, seed=4) - small
+    expected = np.clip(image + tf.image.resize(changes, (48, 64)).numpy(), 0, 255)
+    middle = tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=slice(-2, -1))
+    np.testing.assert_allclose(middle, expected, atol=1e-3)
+    # a slice past the smallest octave takes what there is: here, every octave below the full size
+    np.testing.assert_array_equal(tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=slice(-9, -1)),
+                                  tiny_dreamer.dream(image, octaves=3, steps=2, seed=4, dream_octaves=-1))
+
+
 def test_bfloat16_gradient_matches_float32_on_embedded_model(random_image):
     objective = layers("block4_conv3")
     image = random_image(96, 128, seed=3).astype(np.float32)

@@ -104,6 +104,7 @@ def test_video_flags_on_a_still_are_refused(cli, tmp_path, random_image, tiny_ar
                                            (["--anchor", "1.5"], "anchor"), (["--colour-match", "-1"], "colour match"),
                                            (["--steady", "2"], "steady"),
                                            (["--carried-octaves", "0"], "carried-octaves"),
+                                           (["--carried-octaves", "most"], "carried-octaves"),
                                            (["--range-limit", "tanh"], "tanh"), (["--normalize", "max"], "max")])
 def test_bad_video_settings_leave_nothing_behind(cli, clip, tmp_path, snapshot, tiny_args, flags, needle):
     """Every user error, early or late, leaves the folder as it was: no output, temp or work folder."""
@@ -211,12 +212,14 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
     # None: the full --steps; carried frames get 20% of 10 (--carried-steps unset).
     expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
     assert dict(calls) == expected and len(calls) == 12
-    # Carried frames dream every octave but the largest (-1); fresh ones all of them (None).
-    assert octaves == {i: (None if i in (0, cut_at) else -1) for i in range(12)}
+    # Carried frames dream the two octaves just below the full size; fresh ones all of them (None).
+    assert octaves == {i: (None if i in (0, cut_at) else slice(-3, -1)) for i in range(12)}
     calls.clear()
-    assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3", "--carried-octaves", "2").code == 0
+    assert cli(path, "-o", f"{tmp_path}/out2/", *tiny_args, "--carried-steps", "3", "--carried-octaves", "1").code == 0
     assert [dict(calls)[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 3, None, 3]
-    assert [octaves[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, 2, None, 2]
+    assert [octaves[i] for i in (0, 1, cut_at, cut_at + 1)] == [None, slice(-2, -1), None, slice(-2, -1)]
+    assert cli(path, "-o", f"{tmp_path}/out3/", *tiny_args, "--carried-octaves", "all").code == 0
+    assert octaves[1] is None
 
 
 @pytest.mark.parametrize("start, end, first, count", [("2f", "7f", 2, 5), ("0.1", "0.3", 3, 6),
