@@ -45,11 +45,11 @@ CARRIED_STEPS_SHARE = 0.2
 CARRY_INTERPOLATION = "cubic"
 # DIS flow is noisy on flat, static regions (a wall, a dark sleeve): the noise's own gradient fails the
 # forward-backward check's motion-boundary test, and there the new source frame replaced the carried dream,
-# which was dreamed afresh the next frame: flicker. On test.webm up to 75% of the pixels of a static shot
-# failed. The carry judges consistency on flows blurred by this sigma (pixels: DIS works on 8 px patches at
-# any frame size). Measured at 256 px, 30 frames, with --steady (scripts/benchmark_video.py's E_warp against the
-# input's own): test.webm 2.60 -> 1.79, realshort 1.66 -> 1.41, newtonscradle 1.70 -> 1.55, cityCC0 0.79 ->
-# 0.77; blurring only the flow the warp uses changed nothing (2.61).
+# which was dreamed afresh the next frame: flicker. On the first 12 frames of test.webm at 256 px the check
+# refused 15-31% of the pixels of a static shot; on flows blurred by this sigma, 8-20% (pixels: DIS works on
+# 8 px patches at any frame size). Measured at 256 px, 30 frames, --steady 1 (E_warp against the input's own,
+# as in scripts/benchmark_video.py): test.webm 2.60 -> 1.78, realshort.mp4 1.66 -> 1.42, newtonscradle.gif
+# 1.70 -> 1.54; blurring only the flow the warp uses changed nothing (2.61 on test.webm).
 CONSISTENCY_FLOW_SIGMA = 3.0
 
 
