@@ -255,7 +255,10 @@ def flow_and_cut(previous: np.ndarray, frame: np.ndarray, video_opts: VideoOptio
     from . import motion
 
     forward, backward = motion.flow_pair(previous, frame, video_opts.flow, video_opts.flow_preset)
-    cut = motion.is_scene_cut(previous, frame, motion.consistency_weight(forward, backward), backward=backward)
+    # A cut needs motion to leave the change unexplained as well as the flow to fail: test the first (no
+    # weight) before paying for the raw flows' own consistency check, which only a candidate needs.
+    cut = (motion.is_scene_cut(previous, frame, None, backward=backward)
+           and motion.is_scene_cut(previous, frame, motion.consistency_weight(forward, backward), backward=backward))
     smooth = [cv2.GaussianBlur(flow, (0, 0), CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]
     return backward, motion.consistency_weight(*smooth), cut
 
