@@ -120,8 +120,8 @@ def dream_frame(dreamer: Dreamer, image, opts: DreamOptions, frame: int, steps=N
     """Dream one frame with the options' settings at frame ``frame`` (float32 (H, W, 3) in [0, 255] out).
 
     ``steps``: steps per octave instead of the scheduled ones; ``dream_octaves``: dream only the smallest
-    this many octaves (negative: all but the largest -n; None: all); both for frames that start from a
-    carried dream.
+    this many octaves (negative: all but the largest -n; a slice: those octaves, smallest first; None: all);
+    both for frames that start from a carried dream.
     """
     from .schedules import as_schedule
 
