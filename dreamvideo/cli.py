@@ -199,7 +199,7 @@ def build_main_parser() -> argparse.ArgumentParser:
     group.add_argument("--steady", type=float, default=0.5, metavar="X",
                        help="0..1: hold carried frames at the dream strength of their shot's first full dream, "
                             "correcting this share of the difference each frame, so long clips neither build "
-                            "up nor fade; 0 lets the dream settle where it will (default 1)")
+                            "up nor fade; 0 lets the dream settle where it will (default 0.5)")
     group.add_argument("--flow", choices=("dis", "farneback"), default="dis",
                        help="optical flow method (default dis)")
     group.add_argument("--flow-preset", choices=("ultrafast", "fast", "medium"), default="medium",

@@ -77,9 +77,7 @@ class FrameStore:
             shutil.rmtree(self.folder)
         self.folder.mkdir(exist_ok=True)
         if not settings_file.exists():
-            temp = settings_file.with_suffix(".tmp")
-            temp.write_text(json.dumps(self.settings, indent=1, sort_keys=True))
-            os.replace(temp, settings_file)
+            _write_json(settings_file, self.settings, indent=1, sort_keys=True)
 
     def path(self, index: int, kind: str = "") -> Path:
         """The PNG of finished frame ``index``; with a ``kind`` (e.g. "head-"), of a partial result."""
@@ -111,9 +109,7 @@ class FrameStore:
         import cv2
 
         if state is not None:  # before the frame: a stored frame always has its state beside it
-            temp = self.folder / f"{index:06d}.tmp.json"
-            temp.write_text(json.dumps(state))
-            os.replace(temp, self.state_path(index))
+            _write_json(self.state_path(index), state)
         # Fast PNG (compression 1): these are scratch files, written once per frame on the hot path.
         temp = self.folder / f"{kind}{index:06d}.tmp.png"
         if not cv2.imwrite(str(temp), np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
@@ -122,6 +118,13 @@ class FrameStore:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_json(path: Path, data, **dump_options) -> None:
+    """Write ``data`` as JSON to a temporary name beside ``path``, then rename it: never half written."""
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(json.dumps(data, **dump_options))
+    os.replace(temp, path)
 
 
 def _first_difference(stored, current) -> str:

@@ -189,6 +189,7 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
     hold = StrengthHold(motion.unit_interval(video_opts.steady, "steady"))
     steps_schedule = as_schedule(dream_opts.steps, name="steps")
     step_size_schedule = as_schedule(dream_opts.step_size, name="step size")
+    carried_sizes = carried_octaves(video_opts.carried_octaves)
     dreamer = make_dreamer(dream_opts)
 
     def carry(index, frame, previous_source, previous_dream):
@@ -217,7 +218,7 @@ def frame_recipe(dream_opts, video_opts: VideoOptions, mask):
         carried = carried_result.steps is not None
         result = to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
                                       steps=carried_result.steps, strength=carried_result.strength,
-                                      dream_octaves=carried_octaves(video_opts.carried_octaves) if carried else None))
+                                      dream_octaves=carried_sizes if carried else None))
         if colour_match > 0.0:
             result = motion.match_colour(result, motion.colour_stats(carried_result.source), colour_match)
         # The hold's reference is per unit of the frame's scheduled steps * step size (see dreamvideo.steady).

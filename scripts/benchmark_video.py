@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 import dreamvideo  # noqa: E402
 from dreamvideo import media, motion, render, video  # noqa: E402
 from dreamvideo.api import DreamOptions  # noqa: E402
+from dreamvideo.steady import dream_strength  # noqa: E402
 
 CLIPS_FOLDER = ROOT.parent / "shared" / "media" / "clips"
 DEFAULT_CLIPS = ["generated", "real"]
@@ -441,8 +442,7 @@ def read_png_folder(folder: Path) -> list[np.ndarray]:
 
 def strength(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> float:
     """Mean absolute difference between output and input frames, in grey levels (0-255)."""
-    return float(np.mean([np.abs(o.astype(np.float32) - i.astype(np.float32)).mean()
-                          for i, o in zip(inputs, outputs)]))
+    return float(np.mean([dream_strength(o, i) for i, o in zip(inputs, outputs)]))
 
 
 # -------------------------------------------------------------------------------------------- parts

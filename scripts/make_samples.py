@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import dreamvideo as dv  # noqa: E402
 from dreamvideo import media  # noqa: E402
+from dreamvideo.steady import dream_strength  # noqa: E402
 
 CLIP_SIZE = (320, 240)
 CLIP_FPS = 24
@@ -134,7 +135,7 @@ def make_looks() -> Path:
 
 def label_tile(image: np.ndarray, label: str, photo: np.ndarray) -> np.ndarray:
     """``image`` above a black strip with ``label``, its strength and its clipped share."""
-    strength = float(np.abs(image.astype(np.float32) - photo).mean())
+    strength = dream_strength(image, photo)
     clipped = float(((image == 0) | (image == 255)).any(axis=2).mean())
     strip = np.zeros((34, image.shape[1], 3), np.uint8)
     cv2.putText(strip, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
