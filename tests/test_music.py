@@ -255,3 +255,17 @@ def test_plot_draws_every_feature_on_one_time_axis(tmp_path):
     assert (image < 200).sum() > 2 * (blank < 200).sum()
     with pytest.raises(DreamError, match="width"):
         music.plot(beat, features, path, width=10)
+
+
+def test_a_real_clip_s_track_gives_one_value_a_frame_at_its_own_rate():
+    from conftest import shared_media
+
+    from dreamvideo import media
+
+    clip = shared_media("clips", "realshort.mp4")  # AAC mono at 48 kHz, 45000/1499 fps, silent for 0.36 s
+    info = media.probe_video(clip)
+    features = music.analyse(clip, info.fps)
+    assert len(features) == info.frame_count == 36
+    assert features["rms"][:11].max() == 0.0 and features["rms"][11:].min() > 0.1
+    with pytest.raises(DreamError, match="cityCC0.mpg: this video has no audio track"):
+        music.analyse(shared_media("clips", "cityCC0.mpg"), 25)
