@@ -223,3 +223,17 @@ def read_frames(
         raise DreamError(f"{name}: frame range {start_frame}..{end_frame} is invalid; need 0 <= start <= end")
     size = fit_size(info.width, info.height, max_side)
     return FrameReader(os.path.abspath(name), name, header, timeline, rate, size, start_frame, end_frame)
+
+
+def count_frames(path: PathLike, fps: Optional[Rate] = None) -> int:
+    """How many frames read_frames(path, fps=fps) yields, without decoding.
+
+    Computed from packet timestamps the way FFmpeg's fps filter counts: exact for the clips and
+    rates tested (constant-rate video, AVI with dropped frames, GIF, WebM). If the packet walk
+    fails it falls back to a full decode pass. For damaged files, read_frames may yield fewer.
+    """
+    info, _, timeline = probe(path)
+    rate = info.fps if fps is None else as_rate(fps, os.fspath(path))
+    if timeline is not None:
+        return timeline.count_at(rate)
+    return sum(1 for _ in read_frames(path, fps=rate, max_side=8))

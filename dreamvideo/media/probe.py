@@ -18,7 +18,7 @@ import av
 from ..errors import DreamError
 from .files import PathLike, existing_file, io_error
 from .images import animated_image_frames, check_pixel_count
-from .rates import Rate, as_rate, round_half_up, tidy_rate
+from .rates import round_half_up, tidy_rate
 from .sources import decoded_frames, pillow_frames
 
 # Animations whose frames each carry their own delay: their nominal rate is a time base, not a rate.
@@ -290,18 +290,3 @@ def probe_video(path: PathLike) -> VideoInfo:
     """
     return probe(path)[0]
 
-
-def count_frames(path: PathLike, fps: Optional[Rate] = None) -> int:
-    """How many frames read_frames(path, fps=fps) yields, without decoding.
-
-    Computed from packet timestamps the way FFmpeg's fps filter counts: exact for the clips and
-    rates tested (constant-rate video, AVI with dropped frames, GIF, WebM). If the packet walk
-    fails it falls back to a full decode pass. For damaged files, read_frames may yield fewer.
-    """
-    info, _, timeline = probe(path)
-    rate = info.fps if fps is None else as_rate(fps, os.fspath(path))
-    if timeline is not None:
-        return timeline.count_at(rate)
-    from .decode import read_frames
-
-    return sum(1 for _ in read_frames(path, fps=rate, max_side=8))
