@@ -48,7 +48,6 @@ string, e.g. ``zoom: missing ':' between frame number 10 and '(' at character 10
 
 from __future__ import annotations
 
-import ast
 import bisect
 import math
 import numbers
@@ -58,48 +57,13 @@ from typing import Callable
 import numpy as np
 
 from .errors import DreamError
+from .expressions import (KEYFRAME_EXAMPLE, EvaluationProblem, Expression, SyntaxProblem, compile_expression,
+                          one_line, shorten)
 
 __all__ = ["Schedule", "as_schedule", "validate", "sample", "per_frame_rate", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("linear", "cubic", "step")
 
-_CONSTANTS = {"pi": math.pi, "e": math.e}
-
-# name -> (function, smallest number of arguments, largest or None for no limit)
-_FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
-    "sin": (math.sin, 1, 1),
-    "cos": (math.cos, 1, 1),
-    "tan": (math.tan, 1, 1),
-    "abs": (abs, 1, 1),
-    "sqrt": (math.sqrt, 1, 1),
-    "exp": (math.exp, 1, 1),
-    "log": (math.log, 1, 2),
-    "min": (min, 2, None),
-    "max": (max, 2, None),
-    "floor": (lambda x: float(math.floor(x)), 1, 1),
-    "ceil": (lambda x: float(math.ceil(x)), 1, 1),
-}
-
-
-def _power(base: float, exponent: float) -> float:
-    result = base**exponent
-    if isinstance(result, complex):  # Python answers (-8) ** (1/3) with a complex number
-        raise ValueError("a negative number raised to a fractional power")
-    return result
-
-
-_OPERATORS: dict[type, Callable[[float, float], float]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Mod: lambda a, b: a % b,
-    ast.Pow: _power,
-}
-_OPERATOR_SYMBOLS = {ast.BitXor: "^", ast.FloorDiv: "//", ast.BitAnd: "&", ast.BitOr: "|",
-                     ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}
-
-_KEYFRAME_EXAMPLE = "write keyframes as 0:(1.02), 60:(1.05)"
 _PREFIX = re.compile(r"\s*([A-Za-z_]\w*)\s*:")
 _MISSING_COLON = re.compile(r"\s*[+-]?\d+\s*\(")
 
@@ -113,144 +77,13 @@ def _quote(text: str, index: int = 0, width: int = 60) -> str:
     return ("..." if start else "") + repr(excerpt) + ("..." if start + width < len(text) else "")
 
 
-def _shorten(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 3] + "..."
-
-
-class _SyntaxProblem(Exception):
-    """A mistake at a 0-based index of the string; `Schedule` turns it into a DreamError."""
-
-    def __init__(self, index: int, message: str, hint: str = ""):
-        super().__init__(message)
-        self.index = index
-        self.message = message
-        self.hint = hint
-
-
-class _Value:
-    """One keyframe's value: a number, or an expression of the frame number t, with its place in the string."""
-
-    def __init__(self, text: str, index: int, function: Callable[[float], float] | None, constant: float | None):
-        self.text = text
-        self.index = index  # 0-based index of the value's first character in the whole string
-        self.function = function
-        self.constant = constant
-
-    def at(self, frame: float, name: str) -> float:
-        if self.constant is not None:
-            return self.constant
-        try:
-            return _evaluate(self.function, frame)
-        except _EvaluationProblem as problem:
-            raise DreamError(f"{name}: {self.text!r} at character {self.index + 1} {problem} at frame "
-                             f"{frame}") from None
-
-
-class _EvaluationProblem(Exception):
-    """Why an expression gave no usable number, worded to follow the expression."""
-
-
-def _evaluate(function: Callable[[float], float], frame: float) -> float:
+def _at(value: Expression, frame: float, name: str) -> float:
+    """One keyframe's value at `frame`; an expression that gives no number names its place and the frame."""
     try:
-        result = float(function(float(frame)))
-    except ZeroDivisionError:
-        raise _EvaluationProblem("cannot be evaluated (division by zero)") from None
-    except OverflowError:
-        raise _EvaluationProblem("cannot be evaluated (the result is too large)") from None
-    except (ArithmeticError, ValueError) as error:
-        raise _EvaluationProblem(f"cannot be evaluated ({_one_line(error)})") from None
-    except RecursionError:
-        raise _EvaluationProblem("is nested too deeply") from None
-    if not math.isfinite(result):
-        raise _EvaluationProblem(f"gives {result}; keep values finite")
-    return result
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _compile_expression(text: str, index: int) -> _Value:
-    """Check an expression of t against the whitelist and build it as nested closures (no eval)."""
-    stripped = text.lstrip()
-    index += len(text) - len(stripped)  # ast.parse rejects leading spaces as an indent
-    source = re.sub(r"\s", " ", stripped.rstrip())  # one line, so ast columns are string offsets
-    try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as error:
-        column = error.offset if error.offset and error.offset >= 1 else len(source)
-        raise _SyntaxProblem(index + min(column, len(source)) - 1 if source else index,
-                             f"cannot read the value {_shorten(source)!r}: {error.msg}") from None
-    except (RecursionError, MemoryError):
-        raise _SyntaxProblem(index, f"the value {_shorten(source)!r} is nested too deeply") from None
-
-    def where(node: ast.AST) -> int:
-        # ast columns count UTF-8 bytes; convert to characters
-        return index + len(source.encode()[:node.col_offset].decode(errors="ignore"))
-
-    def build(node: ast.AST) -> Callable[[float], float]:
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise _SyntaxProblem(where(node), f"{ast.get_source_segment(source, node)!r} is not a number")
-            value = float(node.value)  # floats, so 10**10**10 overflows quickly instead of computing forever
-            return lambda t: value
-        if isinstance(node, ast.Name):
-            if node.id == "t":
-                return lambda t: t
-            if node.id in _CONSTANTS:
-                value = _CONSTANTS[node.id]
-                return lambda t: value
-            raise _SyntaxProblem(where(node), f"unknown variable {node.id!r}",
-                                 "use t (the frame number), pi or e")
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = build(node.operand)
-            if isinstance(node.op, ast.USub):
-                return lambda t: -operand(t)
-            return operand
-        if isinstance(node, ast.BinOp):
-            operation = _OPERATORS.get(type(node.op))
-            if operation is None:
-                symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
-                gap_start = len(source.encode()[:node.left.end_col_offset].decode(errors="ignore"))
-                position = index + max(source.find(symbol, gap_start), gap_start)
-                hint = "use ** for powers" if symbol == "^" else "use + - * / ** %"
-                raise _SyntaxProblem(position, f"operator {symbol!r} is not allowed", hint)
-            left, right = build(node.left), build(node.right)
-            return lambda t: operation(left(t), right(t))
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
-                called = ast.get_source_segment(source, node.func)
-                raise _SyntaxProblem(where(node), f"unknown function {called!r}",
-                                     f"use one of {', '.join(_FUNCTIONS)}")
-            function, fewest, most = _FUNCTIONS[node.func.id]
-            count = len(node.args)
-            if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args) or count < fewest or (
-                    most is not None and count > most):
-                wanted = ("exactly 1 argument" if most == 1 else f"{fewest} or more arguments" if most is None
-                          else f"{fewest} to {most} arguments")
-                raise _SyntaxProblem(where(node), f"{node.func.id}() takes {wanted}, not "
-                                                  f"{ast.get_source_segment(source, node)!r}")
-            arguments = [build(arg) for arg in node.args]
-            return lambda t: function(*(argument(t) for argument in arguments))
-        if isinstance(node, ast.Tuple):
-            raise _SyntaxProblem(where(node), f"{_shorten(source)!r} is several values, not one",
-                                 _KEYFRAME_EXAMPLE)
-        segment = ast.get_source_segment(source, node) or source
-        raise _SyntaxProblem(where(node), f"{segment!r} is not allowed",
-                             "use numbers, t, + - * / ** %, parentheses and math functions")
-
-    try:
-        function = build(tree.body)
-    except RecursionError:
-        raise _SyntaxProblem(index, f"the value {_shorten(source)!r} is nested too deeply") from None
-    if any(isinstance(node, ast.Name) and node.id == "t" for node in ast.walk(tree)):
-        return _Value(source, index, function, None)
-    try:  # fold constants now, so "1/0" is reported with its place in the string
-        constant = _evaluate(function, 0)
-    except _EvaluationProblem as problem:
-        raise _SyntaxProblem(index, f"the value {_shorten(source)!r} {problem}") from None
-    return _Value(source, index, None, constant)
+        return value.evaluate({"t": frame})
+    except EvaluationProblem as problem:
+        raise DreamError(f"{name}: {value.text!r} at character {value.index + 1} {problem} at frame "
+                         f"{frame}") from None
 
 
 def _skip_space(text: str, position: int) -> int:
@@ -259,46 +92,46 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[_Value]]:
-    """Parse ``frame:(value), ...`` from `position` to the end; 0-based positions in `_SyntaxProblem`."""
+def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[Expression]]:
+    """Parse ``frame:(value), ...`` from `position` to the end; 0-based positions in `SyntaxProblem`."""
     frames: list[int] = []
-    values: list[_Value] = []
+    values: list[Expression] = []
     position = _skip_space(text, position)
     while True:
         if position >= len(text):
             if not frames:
-                raise _SyntaxProblem(position, "no keyframes", _KEYFRAME_EXAMPLE)
+                raise SyntaxProblem(position, "no keyframes", KEYFRAME_EXAMPLE)
             return frames, values
         start = position
         found = text[position]
         if found == "-" and position + 1 < len(text) and text[position + 1].isdigit():
-            raise _SyntaxProblem(start, "negative frame number", "frames count from 0")
+            raise SyntaxProblem(start, "negative frame number", "frames count from 0")
         if not found.isdigit():
             what = {"(": "missing frame number and ':' before '('", ":": "missing frame number before ':'",
                     ",": "missing keyframe before ','", ")": "unbalanced parentheses: unmatched ')'"}
-            raise _SyntaxProblem(start, what.get(found, f"expected a frame number, found {found!r}"))
+            raise SyntaxProblem(start, what.get(found, f"expected a frame number, found {found!r}"))
         while position < len(text) and text[position].isdigit():
             position += 1
         frame = int(text[start:position])
         if position < len(text) and text[position] in ".eE":
-            raise _SyntaxProblem(start, "frame numbers are whole numbers")
+            raise SyntaxProblem(start, "frame numbers are whole numbers")
         if frames and frame == frames[-1]:
-            raise _SyntaxProblem(start, f"duplicate frame number {frame}")
+            raise SyntaxProblem(start, f"duplicate frame number {frame}")
         if frames and frame < frames[-1]:
-            raise _SyntaxProblem(start, f"frame numbers must increase, but {frame} comes after {frames[-1]}")
+            raise SyntaxProblem(start, f"frame numbers must increase, but {frame} comes after {frames[-1]}")
 
         position = _skip_space(text, position)
         if position >= len(text) or text[position] != ":":
             if position >= len(text):
-                raise _SyntaxProblem(position, f"missing ':' and value after frame number {frame}")
+                raise SyntaxProblem(position, f"missing ':' and value after frame number {frame}")
             if text[position] == "(":
-                raise _SyntaxProblem(position, f"missing ':' between frame number {frame} and '('")
-            raise _SyntaxProblem(position, f"expected ':' after frame number {frame}", _KEYFRAME_EXAMPLE)
+                raise SyntaxProblem(position, f"missing ':' between frame number {frame} and '('")
+            raise SyntaxProblem(position, f"expected ':' after frame number {frame}", KEYFRAME_EXAMPLE)
         position = _skip_space(text, position + 1)
         if position >= len(text) or text[position] == ",":
-            raise _SyntaxProblem(position, f"missing value after '{frame}:'")
+            raise SyntaxProblem(position, f"missing value after '{frame}:'")
         if text[position] != "(":
-            raise _SyntaxProblem(position, f"expected '(' after '{frame}:'",
+            raise SyntaxProblem(position, f"expected '(' after '{frame}:'",
                                  f"write the value in parentheses, e.g. {frame}:(1.5)")
         opening = position
         depth = 0
@@ -308,12 +141,12 @@ def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[_Value]]
                 break
             position += 1
         if depth:
-            raise _SyntaxProblem(opening, "unbalanced parentheses: this '(' is never closed")
+            raise SyntaxProblem(opening, "unbalanced parentheses: this '(' is never closed")
         inside = text[opening + 1:position]
         if not inside.strip():
-            raise _SyntaxProblem(opening, f"missing value in '{frame}:()'")
+            raise SyntaxProblem(opening, f"missing value in '{frame}:()'")
         frames.append(frame)
-        values.append(_compile_expression(inside, opening + 1))
+        values.append(compile_expression(inside, offset=opening + 1))
 
         position = _skip_space(text, position + 1)
         if position >= len(text):
@@ -322,10 +155,10 @@ def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[_Value]]
             position = _skip_space(text, position + 1)
             continue
         if text[position] == ")":
-            raise _SyntaxProblem(position, "unbalanced parentheses: unmatched ')'")
+            raise SyntaxProblem(position, "unbalanced parentheses: unmatched ')'")
         if text[position].isdigit():
-            raise _SyntaxProblem(position, "missing ',' between keyframes")
-        raise _SyntaxProblem(position, f"unexpected {text[position]!r}", "separate keyframes with commas")
+            raise SyntaxProblem(position, "missing ',' between keyframes")
+        raise SyntaxProblem(position, f"unexpected {text[position]!r}", "separate keyframes with commas")
 
 
 def _check_interpolation(interpolation: object, name: str) -> str:
@@ -357,7 +190,7 @@ class Schedule:
         self.name = name
         self.interpolation = _check_interpolation(interpolation, name)
         self._frames: list[int] = []
-        self._values: list[_Value] = []
+        self._values: list[Expression] = []
         self._function: Callable[[int], object] | None = None
         if isinstance(value, Schedule):
             self.interpolation = value.interpolation
@@ -368,7 +201,7 @@ class Schedule:
             number = float(value)
             if not math.isfinite(number):
                 raise DreamError(f"{name}: {value!r} is not a finite number")
-            self._frames, self._values = [0], [_Value(repr(number), 0, None, number)]
+            self._frames, self._values = [0], [Expression(repr(number), 0, None, number)]
         elif callable(value):
             self._function = value
         else:
@@ -378,26 +211,26 @@ class Schedule:
     def _parse(self, text: str) -> None:
         try:
             if not text.strip():
-                raise _SyntaxProblem(0, "the schedule is empty", "give a number such as 1.02 or keyframes such "
+                raise SyntaxProblem(0, "the schedule is empty", "give a number such as 1.02 or keyframes such "
                                                                     "as 0:(1.02), 60:(1.05)")
             position = 0
             prefix = _PREFIX.match(text)
             if prefix:
                 word = prefix.group(1).lower()
                 if word not in INTERPOLATIONS:
-                    raise _SyntaxProblem(prefix.start(1), f"{prefix.group(1)!r} is neither an interpolation "
+                    raise SyntaxProblem(prefix.start(1), f"{prefix.group(1)!r} is neither an interpolation "
                                                           f"({', '.join(INTERPOLATIONS)}) nor a frame number")
                 self.interpolation, position = word, prefix.end()
                 if not text[position:].strip():
-                    raise _SyntaxProblem(position, f"no keyframes after '{word}:'", _KEYFRAME_EXAMPLE)
+                    raise SyntaxProblem(position, f"no keyframes after '{word}:'", KEYFRAME_EXAMPLE)
             if ":" in text[position:]:
                 self._frames, self._values = _parse_keyframes(text, position)
                 return
             missing_colon = _MISSING_COLON.match(text, position)
             if missing_colon:
-                raise _SyntaxProblem(missing_colon.end() - 1, "missing ':' between the frame number and '('")
-            self._frames, self._values = [0], [_compile_expression(text[position:], position)]
-        except _SyntaxProblem as problem:
+                raise SyntaxProblem(missing_colon.end() - 1, "missing ':' between the frame number and '('")
+            self._frames, self._values = [0], [compile_expression(text[position:], offset=position)]
+        except SyntaxProblem as problem:
             hint = f"; {problem.hint}" if problem.hint else ""
             raise DreamError(f"{self.name}: {problem.message} at character {problem.index + 1} of "
                              f"{_quote(text, problem.index)}{hint}") from None
@@ -415,20 +248,20 @@ class Schedule:
         frames, values, name = self._frames, self._values, self.name
         after = bisect.bisect_right(frames, frame)
         if after == 0:
-            return values[0].at(frame, name)
+            return _at(values[0], frame, name)
         if after == len(frames) or frames[after - 1] == frame or self.interpolation == "step":
-            return values[after - 1].at(frame, name)
+            return _at(values[after - 1], frame, name)
         k = after - 1
         x0, x1 = frames[k], frames[k + 1]
-        y0, y1 = values[k].at(frame, name), values[k + 1].at(frame, name)
+        y0, y1 = _at(values[k], frame, name), _at(values[k + 1], frame, name)
         u = (frame - x0) / (x1 - x0)
         if self.interpolation == "linear":
             return y0 + (y1 - y0) * u
         m0 = m1 = 0.0  # the end keyframes get zero slope: the value holds beyond them
         if k > 0:
-            m0 = _monotone_slope(frames[k - 1], values[k - 1].at(frame, name), x0, y0, x1, y1)
+            m0 = _monotone_slope(frames[k - 1], _at(values[k - 1], frame, name), x0, y0, x1, y1)
         if k + 2 < len(frames):
-            m1 = _monotone_slope(x0, y0, x1, y1, frames[k + 2], values[k + 2].at(frame, name))
+            m1 = _monotone_slope(x0, y0, x1, y1, frames[k + 2], _at(values[k + 2], frame, name))
         h = x1 - x0
         u2, u3 = u * u, u * u * u
         return ((2 * u3 - 3 * u2 + 1) * y0 + (u3 - 2 * u2 + u) * h * m0
@@ -441,13 +274,13 @@ class Schedule:
             result = function(frame)
         except Exception as error:  # the artist's code: any failure is a mistake in their setting
             raise DreamError(f"{self.name}: the function {label} raised {type(error).__name__} at frame {frame}: "
-                             f"{_one_line(error)}") from None
+                             f"{one_line(error)}") from None
         try:
             if isinstance(result, (str, bytes)) or isinstance(result, (bool, np.bool_)):
                 raise TypeError
             number = float(result)
         except (TypeError, ValueError):
-            raise DreamError(f"{self.name}: the function {label} returned {_shorten(repr(result))} at frame "
+            raise DreamError(f"{self.name}: the function {label} returned {shorten(repr(result))} at frame "
                              f"{frame}, not a number") from None
         if not math.isfinite(number):
             raise DreamError(f"{self.name}: the function {label} returned {number} at frame {frame}; "

@@ -228,6 +228,9 @@ BREAKAGES = [
       '        if self.interpolation == "linear":\n            return y0',
       '        if self.interpolation in ("linear", "cubic"):\n            return y0',
       "tests/test_schedules.py::test_cubic_with_two_keyframes_is_smoothstep"),
+    b("expression-variables-all-t", "dreamvideo/expressions.py",
+      "                return lambda v: v[name]", '                return lambda v: v["t"]',
+      "tests/test_expressions.py::test_the_variables_offered_are_the_ones_an_expression_may_use"),
 
     # -- render files, resume, CLI
     b("colour-reference-not-a-path", "dreamvideo/renderfile.py",

@@ -132,28 +132,6 @@ def test_a_bare_expression_is_the_same_as_one_keyframe():
     assert as_schedule("1 + t/4")(6) == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2 + 3 * 2 ** 2", 14.0),
-    ("-2**2", -4.0),
-    ("7 % 3", 1.0),
-    ("(1 + 2) * -3", -9.0),
-    ("+4 / 8", 0.5),
-    ("max(1, t, 3) + min(t, 0)", 6.0),
-    ("abs(-t) + sqrt(16) + floor(2.7) + ceil(2.2)", 15.0),
-    ("exp(0) + log(e) + log(8, 2) + cos(0) + tan(0)", 6.0),
-    ("sin(pi / 2) + 1e-3", 1.001),
-])
-def test_expression_operators_and_functions(text, expected):
-    assert as_schedule(f"0:({text})")(6) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize("text", ["0:(__import__('os'))", "0:(t.__class__)", "0:(open('x'))",
-                                  "0:((lambda: 1)())", "0:([1][0])", "0:(t if t else 1)"])
-def test_anything_outside_the_whitelist_is_refused(text):
-    with pytest.raises(DreamError, match=r"^zoom: .* at character 4 of"):
-        as_schedule(text, name="zoom")
-
-
 def test_an_expression_that_fails_at_some_frame_names_the_frame_and_position():
     schedule = as_schedule("0:(1), 10:(sqrt(t - 5))", name="zoom")
     assert schedule(10) == pytest.approx(math.sqrt(5))
@@ -272,12 +250,6 @@ def test_malformed_strings_raise_with_name_and_position(text, position, fragment
     assert f"at character {position} of" in message
     assert fragment in message
     assert "\n" not in message
-
-
-@pytest.mark.parametrize("value", ["-" * 3000 + "t", "+".join(["t"] * 5000)])
-def test_absurdly_deep_expressions_raise_instead_of_crashing(value):
-    with pytest.raises(DreamError, match="^zoom: .*at character 4 of"):
-        as_schedule(f"0:({value})", name="zoom")(1)
 
 
 def test_the_position_counts_characters_in_a_long_string():
