@@ -45,10 +45,11 @@ import numpy as np
 from .errors import DreamError
 from .media.rates import as_rate
 from .media.sound import Sound, read_sound
+from .schedules import SOUND_VARIABLES
 
 logger = logging.getLogger(__name__)
 
-FEATURES = ("rms", "onset", "bass", "mid", "high", "beat")
+FEATURES = tuple(SOUND_VARIABLES)  # rms, onset, bass, mid, high, beat: what expressions may use
 BANDS = {"bass": (20.0, 250.0), "mid": (250.0, 4000.0), "high": (4000.0, 16000.0)}
 # A band further below the track's loudest band than this (amplitude, -60 dB) counts as silent: a Hann
 # window's side lobes put a 60 Hz sine's leakage into the treble far below it.

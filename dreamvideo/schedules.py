@@ -18,7 +18,9 @@ What can be a schedule (see `as_schedule`)
   frame number: ``"0:(1.0 + 0.02*sin(t/10))"``. Expressions may use numbers, ``+ - * / ** %``,
   parentheses, ``t``, ``pi``, ``e`` and ``sin cos tan abs sqrt exp log min max floor ceil`` (``log(x)``
   is natural, ``log(x, base)`` any base), with Python's precedence (``-2**2`` is -4). They are checked
-  against that list, never passed to ``eval``;
+  against that list, never passed to ``eval``. They may also use the sound track's features at the frame,
+  each 0..1 (`SOUND_VARIABLES`, see :mod:`dreamvideo.music`): ``"1.01 + 0.04*bass"``; such a schedule
+  needs the sound's values (`Schedule.with_sound`) before it is evaluated;
 - a single expression without keyframes: ``"1.0 + 0.02*sin(t/10)"`` (the same as ``"0:(...)"``);
 - a Python callable of the frame number returning a number, e.g. ``lambda frame: 1.0 + frame / 1000``;
 - an existing `Schedule`, returned as it is.
@@ -60,9 +62,14 @@ from .errors import DreamError
 from .expressions import (KEYFRAME_EXAMPLE, EvaluationProblem, Expression, SyntaxProblem, compile_expression,
                           one_line, shorten)
 
-__all__ = ["Schedule", "as_schedule", "validate", "sample", "per_frame_rate", "INTERPOLATIONS"]
+__all__ = ["Schedule", "as_schedule", "validate", "sample", "per_frame_rate", "INTERPOLATIONS", "SOUND_VARIABLES"]
 
 INTERPOLATIONS = ("linear", "cubic", "step")
+
+#: The sound track's per-frame features an expression may use (computed by dreamvideo.music): name -> what.
+SOUND_VARIABLES = {"rms": "loudness", "onset": "onset strength", "bass": "20-250 Hz", "mid": "250-4000 Hz",
+                   "high": "4-16 kHz", "beat": "1 on a beat, falling until the next"}
+VARIABLES = {"t": "the frame number", **SOUND_VARIABLES}
 
 _PREFIX = re.compile(r"\s*([A-Za-z_]\w*)\s*:")
 _MISSING_COLON = re.compile(r"\s*[+-]?\d+\s*\(")
@@ -77,10 +84,22 @@ def _quote(text: str, index: int = 0, width: int = 60) -> str:
     return ("..." if start else "") + repr(excerpt) + ("..." if start + width < len(text) else "")
 
 
-def _at(value: Expression, frame: float, name: str) -> float:
-    """One keyframe's value at `frame`; an expression that gives no number names its place and the frame."""
+def _at(value: Expression, frame: float, name: str, sound: dict | None = None) -> float:
+    """One keyframe's value at `frame`; an expression that gives no number names its place and the frame.
+
+    `sound`: feature name -> float64 (frames,) for expressions that use the sound track (0 past its end)."""
+    values = {"t": frame}
+    if value.constant is None and value.variables - {"t"}:
+        if sound is None:
+            used = sorted(value.variables - {"t"})[0]
+            raise DreamError(f"{name}: {value.text!r} uses {used!r}, a feature of the sound track: give --audio "
+                             f"FILE, or a video with sound")
+        index = int(math.floor(frame))
+        for feature in value.variables - {"t"}:
+            track = sound[feature]
+            values[feature] = float(track[index]) if 0 <= index < len(track) else 0.0
     try:
-        return value.evaluate({"t": frame})
+        return value.evaluate(values)
     except EvaluationProblem as problem:
         raise DreamError(f"{name}: {value.text!r} at character {value.index + 1} {problem} at frame "
                          f"{frame}") from None
@@ -146,7 +165,7 @@ def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[Expressi
         if not inside.strip():
             raise SyntaxProblem(opening, f"missing value in '{frame}:()'")
         frames.append(frame)
-        values.append(compile_expression(inside, offset=opening + 1))
+        values.append(compile_expression(inside, VARIABLES, offset=opening + 1))
 
         position = _skip_space(text, position + 1)
         if position >= len(text):
@@ -192,9 +211,11 @@ class Schedule:
         self._frames: list[int] = []
         self._values: list[Expression] = []
         self._function: Callable[[int], object] | None = None
+        self._sound: dict | None = None
         if isinstance(value, Schedule):
             self.interpolation = value.interpolation
             self._frames, self._values, self._function = value._frames, value._values, value._function
+            self._sound = value._sound
         elif isinstance(value, str):
             self._parse(value)
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -229,11 +250,31 @@ class Schedule:
             missing_colon = _MISSING_COLON.match(text, position)
             if missing_colon:
                 raise SyntaxProblem(missing_colon.end() - 1, "missing ':' between the frame number and '('")
-            self._frames, self._values = [0], [compile_expression(text[position:], offset=position)]
+            self._frames, self._values = [0], [compile_expression(text[position:], VARIABLES, offset=position)]
         except SyntaxProblem as problem:
             hint = f"; {problem.hint}" if problem.hint else ""
             raise DreamError(f"{self.name}: {problem.message} at character {problem.index + 1} of "
                              f"{_quote(text, problem.index)}{hint}") from None
+
+    @property
+    def sound_variables(self) -> frozenset:
+        """The sound features (names of SOUND_VARIABLES) its expressions use; empty for a callable."""
+        return frozenset().union(*(v.variables for v in self._values)) - {"t"}
+
+    def with_sound(self, features) -> "Schedule":
+        """This schedule with the sound track's values for its expressions: a new Schedule.
+
+        `features`: feature name -> float64 (frames,) in 0..1 for frames 0, 1, ... of the render (a feature
+        is 0 past the end of its array), or a :class:`dreamvideo.music.Features`. Frame f of the schedule
+        reads index floor(f).
+        """
+        values = features if isinstance(features, dict) else features.values
+        missing = sorted(self.sound_variables - set(values))
+        if missing:
+            raise DreamError(f"{self.name}: the sound has no feature {missing[0]!r}")
+        bound = Schedule(self, name=self.name)
+        bound._sound = {name: np.asarray(values[name], np.float64) for name in self.sound_variables}
+        return bound
 
     @property
     def is_constant(self) -> bool:
@@ -245,23 +286,23 @@ class Schedule:
     def __call__(self, frame: float) -> float:
         if self._function is not None:
             return self._call_function(frame)
-        frames, values, name = self._frames, self._values, self.name
+        frames, values, name, sound = self._frames, self._values, self.name, self._sound
         after = bisect.bisect_right(frames, frame)
         if after == 0:
-            return _at(values[0], frame, name)
+            return _at(values[0], frame, name, sound)
         if after == len(frames) or frames[after - 1] == frame or self.interpolation == "step":
-            return _at(values[after - 1], frame, name)
+            return _at(values[after - 1], frame, name, sound)
         k = after - 1
         x0, x1 = frames[k], frames[k + 1]
-        y0, y1 = _at(values[k], frame, name), _at(values[k + 1], frame, name)
+        y0, y1 = _at(values[k], frame, name, sound), _at(values[k + 1], frame, name, sound)
         u = (frame - x0) / (x1 - x0)
         if self.interpolation == "linear":
             return y0 + (y1 - y0) * u
         m0 = m1 = 0.0  # the end keyframes get zero slope: the value holds beyond them
         if k > 0:
-            m0 = _monotone_slope(frames[k - 1], _at(values[k - 1], frame, name), x0, y0, x1, y1)
+            m0 = _monotone_slope(frames[k - 1], _at(values[k - 1], frame, name, sound), x0, y0, x1, y1)
         if k + 2 < len(frames):
-            m1 = _monotone_slope(x0, y0, x1, y1, frames[k + 2], _at(values[k + 2], frame, name))
+            m1 = _monotone_slope(x0, y0, x1, y1, frames[k + 2], _at(values[k + 2], frame, name, sound))
         h = x1 - x0
         u2, u3 = u * u, u * u * u
         return ((2 * u3 - 3 * u2 + 1) * y0 + (u3 - 2 * u2 + u) * h * m0
@@ -305,10 +346,11 @@ class Schedule:
         return text if self.interpolation == "linear" else f"{self.interpolation}: {text}"
 
     def __reduce__(self):
-        # expressions are closures, which pickle cannot carry; the keyframe string rebuilds them
+        # expressions are closures, which pickle cannot carry; the keyframe string rebuilds them (and the
+        # sound's values, plain arrays, travel with it to a render farm's workers)
         if self._function is not None:
             return (_rebuild, (self._function, self.name, self.interpolation))
-        return (_rebuild, (self.to_text(), self.name, self.interpolation))
+        return (_rebuild, (self.to_text(), self.name, self.interpolation, self._sound))
 
     def __str__(self) -> str:
         return self.to_text() if self._function is None else repr(self)
@@ -318,8 +360,9 @@ class Schedule:
         return f"Schedule({source}, name={self.name!r})"
 
 
-def _rebuild(value: object, name: str, interpolation: str) -> Schedule:
-    return Schedule(value, name=name, interpolation=interpolation)
+def _rebuild(value: object, name: str, interpolation: str, sound: dict | None = None) -> Schedule:
+    schedule = Schedule(value, name=name, interpolation=interpolation)
+    return schedule.with_sound(sound) if sound is not None else schedule
 
 
 def as_schedule(value: object, *, name: str = "value", interpolation: str = "linear") -> Schedule:

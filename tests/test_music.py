@@ -269,3 +269,34 @@ def test_a_real_clip_s_track_gives_one_value_a_frame_at_its_own_rate():
     assert features["rms"][:10].max() == 0.0 and features["rms"][11:].min() > 0.1  # frame 10: the first sound
     with pytest.raises(DreamError, match="cityCC0.mpg: this video has no audio track"):
         music.analyse(shared_media("clips", "cityCC0.mpg"), 25)
+
+
+def test_schedules_read_the_sound_s_features_frame_by_frame():
+    import pickle
+
+    from dreamvideo.schedules import as_schedule, validate
+
+    samples = np.zeros(RATE * 2, np.float32)
+    starts = music.frame_starts(48, RATE, 24)
+    for frame in (5, 6, 30):  # a 60 Hz tone in frames 5, 6 and 30 only
+        samples[starts[frame]:starts[frame + 1]] = sine(60, 0.05, 0.5)[:starts[frame + 1] - starts[frame]]
+    features = music.analyse(Sound(samples, RATE), 24)
+    zoom = as_schedule("1 + 0.1*bass", name="zoom")
+    assert zoom.sound_variables == {"bass"}
+    with pytest.raises(DreamError, match="zoom: '1 \\+ 0.1\\*bass' uses 'bass', a feature of the sound track: give "
+                                         "--audio FILE"):
+        zoom(0)
+    values = validate(zoom.with_sound(features), 48, strictly_positive=True)
+    assert np.flatnonzero(values != 1.0).tolist() == [5, 6, 30]  # the zoom changes where the bass is
+    assert values.max() == pytest.approx(1.1)
+    # keyframes mix with features and t; past the end of the sound every feature is 0
+    mixed = as_schedule("0:(1 + bass), 24:(t/24 + bass)", name="angle").with_sound(features)
+    assert mixed(0) == 1.0 and mixed(30) == pytest.approx(30 / 24 + features["bass"][30])
+    assert mixed(60) == pytest.approx(60 / 24)
+    # a render farm's workers get the values with the schedule
+    copy = pickle.loads(pickle.dumps(zoom.with_sound(features)))
+    assert [copy(i) for i in range(48)] == values.tolist() and str(copy) == "1 + 0.1*bass"
+    with pytest.raises(DreamError, match="unknown variable 'treble' at character 5 of '1 \\+ treble'; use t "
+                                         "\\(the frame number\\), rms \\(loudness\\)"):
+        as_schedule("1 + treble", name="zoom")
+    assert music.FEATURES == ("rms", "onset", "bass", "mid", "high", "beat")
