@@ -152,6 +152,16 @@ class Objective:
     def key(self) -> tuple:
         return tuple(t.key() for t in self.terms)
 
+    @property
+    def sound_variables(self) -> frozenset:
+        """The sound features (see :mod:`dreamvideo.music`) its weights use."""
+        return frozenset().union(*(w.sound_variables for w in self._weights))
+
+    def with_sound(self, features) -> "Objective":
+        """The same objective with the sound's values for weights that use them (see Schedule.with_sound)."""
+        return Objective([replace(t, weight=w.with_sound(features)) if w.sound_variables else t
+                          for t, w in zip(self.terms, self._weights)])
+
     def weights_at(self, frame: int) -> list[float]:
         """The terms' weights at ``frame``, in term order."""
         return [float(w(frame)) for w in self._weights]

@@ -300,3 +300,16 @@ def test_schedules_read_the_sound_s_features_frame_by_frame():
                                          "\\(the frame number\\), rms \\(loudness\\)"):
         as_schedule("1 + treble", name="zoom")
     assert music.FEATURES == ("rms", "onset", "bass", "mid", "high", "beat")
+
+
+def test_objective_weights_read_the_sound():
+    from dreamvideo import objectives
+
+    objective = objectives.layers("block4_conv3:0.5*beat", "block3_conv3")
+    assert objective.sound_variables == {"beat"}
+    with pytest.raises(DreamError, match="uses 'beat'"):
+        objective.weights_at(0)
+    beat = {"beat": np.array([1.0, 0.5, 0.0])}
+    bound = objective.with_sound(beat)
+    assert [bound.weights_at(i) for i in range(3)] == [[0.5, 1.0], [0.25, 1.0], [0.0, 1.0]]
+    assert bound.specs() == ["block4_conv3:0.5*beat", "block3_conv3"]  # render files keep the expression
