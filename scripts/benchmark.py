@@ -12,7 +12,7 @@ For the embedded ``vgg16`` cut at ``--layer``, with the default 512 px tiles, it
   the full 3x3 windows (zero padding included), at the output sizes Keras infers; a step is the forward
   pass plus the input-gradient backward pass, which costs as much again, so a step = 2 x forward FLOPs
   (no weight gradients are computed; pooling, ReLU and the objective are not counted). The count of
-  ``FeatureModel.flops_per_pixel`` is checked here against one from the output shapes of a real run;
+  ``flops_per_pixel`` (scripts/flops.py) is checked here against one from the output shapes of a real run;
 * TensorFlow's float32 and bfloat16 matmul GFLOP/s, measured in the same run, as this machine's
   reference, and the targets: float32 step >= 60% of float32 matmul; bfloat16 step >= 1.5x faster;
 * the gradient cosine similarity of bfloat16 to float32 at 512 px (bfloat16 is kept only if >= 0.99);
@@ -41,8 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dreamvideo.kernel import Dreamer, tile_grid  # noqa: E402
-from dreamvideo.models import cpu_has_bf16, import_tensorflow, load_model, resolve_compute_dtype  # noqa: E402
+from dreamvideo.models import load_model  # noqa: E402
 from dreamvideo.objectives import layers  # noqa: E402
+from dreamvideo.runtime import cpu_has_bf16, import_tensorflow, resolve_compute_dtype  # noqa: E402
+from flops import conv_flops, flops_per_pixel  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 TILE = 512
@@ -104,7 +106,7 @@ def flops_from_real_run(model, height: int, width: int) -> float:
 
 def step_flops(model, height: int, width: int) -> float:
     """FLOPs of one step on a (height, width) image: 2 x the forward conv FLOPs of its tiles."""
-    return 2.0 * sum(model.conv_flops(y1 - y0, x1 - x0) for y0, y1, x0, x1 in tile_grid(height, width, TILE))
+    return 2.0 * sum(conv_flops(model, y1 - y0, x1 - x0) for y0, y1, x0, x1 in tile_grid(height, width, TILE))
 
 
 def sample_image(height: int, width: int) -> np.ndarray:
@@ -182,10 +184,10 @@ def main(argv=None) -> int:
           "(forward + input gradient)")
     for height, width in ((512, 512), (517, 300)):
         counted = flops_from_real_run(model, height, width)
-        own = model.conv_flops(height, width)
+        own = conv_flops(model, height, width)
         print(f"  {height}x{width}: conv_flops {own / 1e9:.3f} GFLOP, from a real run's output shapes "
               f"{counted / 1e9:.3f} GFLOP: {'agree' if abs(own - counted) <= 1e-9 * counted else 'DIFFER'}")
-    print(f"  flops_per_pixel() = {model.flops_per_pixel():,.0f} forward FLOPs per input pixel")
+    print(f"  flops_per_pixel() = {flops_per_pixel(model):,.0f} forward FLOPs per input pixel")
 
     print("\nmatmul reference (tf.function, square; GFLOP/s by median wall time [by median CPU time]):")
     reference, reference_cpu = {}, {}

@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import cpu_rate, matmul_gflops, timed  # noqa: E402
-from dreamvideo.models import import_tensorflow, load_model  # noqa: E402
+from dreamvideo.models import load_model  # noqa: E402
+from dreamvideo.runtime import import_tensorflow  # noqa: E402
 
 SPEED_BATCH = 64
 MATMUL_SIZE = 2048

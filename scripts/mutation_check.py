@@ -54,16 +54,16 @@ def b(name, file, original, replacement, *tests, why=""):
 
 BREAKAGES = [
     # -- issue 11: tests that passed with their bug
-    b("bf16-forced-to-float32", "dreamvideo/models.py",
-      "        with _dtype_policy(policy):", '        with _dtype_policy("float32"):',
+    b("bf16-forced-to-float32", "dreamvideo/models/__init__.py",
+      "        with dtype_policy(policy):", '        with dtype_policy("float32"):',
       "tests/test_kernel.py::test_bfloat16_gradient_matches_float32_on_embedded_model",
       why="--precision bfloat16 silently computes in float32"),
-    b("auto-precision-ignores-the-cpu", "dreamvideo/models.py",
+    b("auto-precision-ignores-the-cpu", "dreamvideo/runtime.py",
       '        return "mixed_bfloat16" if cpu_has_bf16() else "float32"', '        return "float32"',
-      "tests/test_models.py::test_precision_choice"),
-    b("cpuinfo-amx-not-read", "dreamvideo/models.py",
+      "tests/test_runtime.py::test_precision_choice"),
+    b("cpuinfo-amx-not-read", "dreamvideo/runtime.py",
       '{"avx512_bf16", "amx_bf16"} & set(value.split())', '{"avx512_bf16"} & set(value.split())',
-      "tests/test_models.py::test_bf16_is_read_from_the_cpuinfo_flags"),
+      "tests/test_runtime.py::test_bf16_is_read_from_the_cpuinfo_flags"),
     b("video-carried-share-1", "dreamvideo/video.py",
       "CARRIED_STEPS_SHARE = 0.2\n", "CARRIED_STEPS_SHARE = 1.0\n",
       "tests/test_video.py::test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh"),

@@ -84,7 +84,7 @@ def load(path: str | os.PathLike) -> tuple[dict, dict[str, list[np.ndarray]]]:
 
 def load_generator(path: str | os.PathLike):
     """(Keras generator with the trained weights, meta) of a ``.gan`` file."""
-    from ..models import import_tensorflow
+    from ..runtime import import_tensorflow
     from .model import build_generator
 
     meta, weights = load(path)

@@ -182,7 +182,7 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     """
     from ..options import split_options
     from ..media import check_output, write_image
-    from ..models import import_tensorflow
+    from ..runtime import import_tensorflow
 
     opts, rest = split_options(TrainOptions, options)
     if rest:

@@ -1,0 +1,94 @@
+"""The TensorFlow runtime: importing it quietly, its thread pools, and the precision a model computes in.
+
+Nothing here imports TensorFlow or Keras at module level: ``import dreamvideo`` stays light, and a
+worker process can set its threads before TensorFlow starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+
+from .errors import DreamError
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def import_tensorflow():
+    """Import TensorFlow with its C++ start-up lines (CUDA probing, oneDNN notices) kept off stderr.
+
+    TensorFlow writes them from C++ before its logging settings apply, so the only way to keep them out
+    of a user's terminal is to point file descriptor 2 elsewhere while it starts. Python exceptions still
+    propagate; only those log lines are lost.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
+def use_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op thread pools at `threads` each, for this process.
+
+    TensorFlow fixes its pools when it first runs an operation; after that the call changes nothing
+    (TensorFlow refuses, and the refusal is ignored), so call it before the first dream in a process.
+    """
+    tf = import_tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass
+
+
+def resolve_compute_dtype(precision: str) -> str:
+    """Map the user's ``precision`` ("auto", "float32", "bfloat16") to a Keras dtype policy name."""
+    if precision not in PRECISIONS:
+        raise DreamError(f"unknown precision {precision!r}: use auto, float32 or bfloat16")
+    if precision == "auto":
+        return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+    return "mixed_bfloat16" if precision == "bfloat16" else "float32"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bfloat16 dot products (AVX512_BF16 or AMX), where oneDNN is fast."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return cpuinfo_has_bf16(f.read())
+    except OSError:
+        return False
+
+
+def cpuinfo_has_bf16(text: str) -> bool:
+    """True when the ``flags`` lines of a /proc/cpuinfo text name avx512_bf16 or amx_bf16."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags" and {"avx512_bf16", "amx_bf16"} & set(value.split()):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str):
+    """Keras's global dtype policy set to `policy` ("float32", "mixed_bfloat16") while models are built."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
