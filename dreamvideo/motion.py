@@ -1,11 +1,11 @@
-"""Moving pictures between frames: optical flow, warps, the consistency mask, blends, zooms, colour.
+"""Moving pictures between frames: optical flow, warps, the consistency mask, blends, zooms.
 
 OpenCV and numpy only. Every function is a plain function of its inputs; nothing here knows about time.
 
 Conventions:
 
 - Public images are numpy (H, W, 3) RGB. Each function says which dtypes it takes; BGR never leaves
-  this module (the flow only ever sees grayscale, and the LAB conversions say RGB explicitly).
+  this module (the flow only ever sees grayscale).
 - Flow is (H, W, 2) float32 (dx, dy) in pixels, OpenCV's layout. A *backward* flow ``b`` between
   ``previous`` and ``current`` gives, for each pixel x of ``current``, the offset to where it came from in
   ``previous``: ``current(x) ~ previous(x + b(x))``, which is what ``warp(previous, b)`` computes.
@@ -24,6 +24,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from .arrays import check_image as _check_image, unit_interval
+from .colour import ColourStats, colour_stats, match_colour  # noqa: F401 (the recipes call these as motion.*)
 from .errors import DreamError
 
 log = logging.getLogger(__name__)
@@ -52,29 +54,6 @@ _FARNEBACK = dict(pyr_scale=0.5, levels=5, winsize=15, iterations=3, poly_n=5, p
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-def unit_interval(value, name: str) -> float:
-    """``value`` as a float in [0, 1], or a DreamError naming ``name``."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DreamError(f"{name} must be a number in [0, 1], got {value!r}") from None
-    if not 0.0 <= number <= 1.0:
-        raise DreamError(f"{name} must be in [0, 1], got {number}")
-    return number
-
-
-def _check_image(image, name: str, *, channels=(1, 3)) -> np.ndarray:
-    """An (H, W) or (H, W, C) numpy array with C in ``channels``, or a DreamError naming ``name``."""
-    if not isinstance(image, np.ndarray):
-        raise DreamError(f"{name} must be a numpy array, got {type(image).__name__}")
-    if image.ndim == 2 and 1 in channels:
-        return image
-    if image.ndim == 3 and image.shape[2] in channels:
-        return image
-    want = " or ".join(f"(H, W, {c})" for c in channels)
-    raise DreamError(f"{name} must have shape {want}, got {image.shape}")
-
 
 def _check_flow(flow, name: str = "flow", shape=None) -> np.ndarray:
     if not isinstance(flow, np.ndarray) or flow.ndim != 3 or flow.shape[2] != 2:
@@ -525,73 +504,3 @@ def affine_warp(image, *, zoom: float = 1.0, angle: float = 0.0, translate=(0.0,
     if interpolation in ("lanczos", "cubic"):
         out = np.clip(out, image.min(), image.max(), out=out)
     return out.reshape(image.shape)
-
-
-# --------------------------------------------------------------------------------------- colour coherence
-
-class ColourStats(NamedTuple):
-    """Per-channel mean and standard deviation of an image in CIELAB: float64 arrays of (L*, a*, b*),
-    L* in 0-100 and a*, b* roughly -128..127, whatever the image's dtype."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-
-def _to_lab(image, name: str) -> np.ndarray:
-    image = _check_image(image, name, channels=(3,))
-    if image.dtype == np.uint8:
-        rgb = image.astype(np.float32) * np.float32(1 / 255)
-    elif image.dtype.kind == "f":
-        if image.size and float(image.max()) > 1.5:
-            raise DreamError(f"{name} is float with values up to {float(image.max()):.1f}; colour matching "
-                             "takes floats in 0-1 (divide by 255) or uint8")
-        rgb = image.astype(np.float32)
-    else:
-        raise DreamError(f"{name} must be uint8 (0-255) or float (0-1) RGB, got {image.dtype}")
-    # Float input gives true CIELAB units; OpenCV's uint8 Lab is rescaled and would lose precision.
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-
-
-def colour_stats(image) -> ColourStats:
-    """Mean and standard deviation of each CIELAB channel of ``image``.
-
-    ``image``: (H, W, 3) RGB, uint8 0-255 or float in [0, 1] (sRGB, D65 white, as OpenCV converts it).
-    """
-    return _lab_stats(_to_lab(image, "image"))
-
-
-def _lab_stats(lab: np.ndarray) -> ColourStats:
-    pixels = lab.reshape(-1, 3)
-    return ColourStats(pixels.mean(axis=0, dtype=np.float64), pixels.std(axis=0, dtype=np.float64))
-
-
-def match_colour(image, stats: ColourStats, strength: float = 1.0) -> np.ndarray:
-    """Pull the colours of ``image`` toward ``stats`` (from :func:`colour_stats` of a reference).
-
-    Reinhard et al., "Color Transfer between Images" (2001), in CIELAB rather than their l-alpha-beta:
-    each channel is shifted and scaled so its mean and standard deviation become the reference's.
-    ``strength`` in [0, 1] interpolates in LAB between unchanged (0) and fully matched (1); a little
-    each frame keeps a feedback loop from drifting in colour. ``image``: (H, W, 3) RGB, uint8 0-255 or
-    float in [0, 1]. Returns the same dtype and range (out-of-gamut colours are clipped).
-    """
-    strength = unit_interval(strength, "colour match strength")
-    try:
-        ref_mean, ref_std = (np.asarray(v, dtype=np.float64).reshape(3) for v in stats)
-    except (TypeError, ValueError):
-        raise DreamError("colour stats must come from colour_stats(reference): a (mean, std) pair of "
-                         "3 LAB values each") from None
-    image = _check_image(image, "image", channels=(3,))
-    if strength == 0.0:
-        return image.copy()
-    lab = _to_lab(image, "image")
-    own = _lab_stats(lab)
-    # A flat channel has no spread to scale; cap the gain so it cannot amplify noise without bound.
-    gain = np.clip(ref_std / np.maximum(own.std, 1e-6), 0.0, 10.0)
-    gain = 1.0 + strength * (gain - 1.0)
-    offset = strength * ref_mean + (1.0 - strength) * own.mean - gain * own.mean
-    lab = lab * gain.astype(np.float32) + offset.astype(np.float32)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    np.clip(rgb, 0.0, 1.0, out=rgb)
-    if image.dtype == np.uint8:
-        return (rgb * 255.0 + 0.5).astype(np.uint8)
-    return rgb.astype(image.dtype, copy=False)

@@ -33,6 +33,7 @@ from .animation import carried_steps_schedule, check_schedules, dream_frame, fra
 from .options import default_output, file_identity, package_version, parse_fps, plain_value
 from .errors import DreamError
 from .renderfile import write_render_file
+from .colour import match_chroma, mean_chroma
 
 logger = logging.getLogger(__name__)
 
@@ -191,32 +192,6 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     store.remove()
     write_render_file("zoom", input, output, plain_options)
     return output
-
-
-def mean_chroma(image: np.ndarray) -> float:
-    """Mean CIELAB chroma sqrt(a*^2 + b*^2) of uint8 (H, W, 3) RGB (0 for greys)."""
-    import cv2
-
-    lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
-
-
-def match_chroma(image: np.ndarray, chroma: float, strength: float = 1.0) -> np.ndarray:
-    """Scale a* and b* of uint8 RGB ``image`` about grey so its mean chroma moves toward ``chroma``.
-
-    ``strength`` in [0, 1] as in :func:`dreamvideo.motion.match_colour`. L* is kept; hues are kept; colours
-    pushed out of gamut are clipped. The gain is capped to 0.5..2 so a grey frame is not blown up.
-    Returns uint8 (H, W, 3).
-    """
-    import cv2
-
-    lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-    own = float(np.hypot(lab[..., 1], lab[..., 2]).mean())
-    if own < 1e-3 or strength <= 0:
-        return image
-    gain = 1.0 + strength * (float(np.clip(chroma / own, 0.5, 2.0)) - 1.0)
-    lab[..., 1:] *= np.float32(gain)
-    return to_uint8(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0)
 
 
 def loop_frames(load, frames: int, overlap: int):

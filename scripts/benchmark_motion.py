@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dreamvideo import motion  # noqa: E402
+from dreamvideo import colour, motion  # noqa: E402
 
 SIZES = [(640, 360), (854, 480), (1280, 720)]
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "media" / "clips" / "test.webm"
@@ -92,8 +92,8 @@ def main(argv=None) -> int:
             lambda: motion.affine_warp(previous, zoom=1.02, angle=0.5), args.repeats)
         rows["affine_warp float32 lanczos"] = timing_ms(
             lambda: motion.affine_warp(dream, zoom=1.02, angle=0.5), args.repeats)
-        stats = motion.colour_stats(previous)
-        rows["match_colour uint8"] = timing_ms(lambda: motion.match_colour(current, stats, 0.5), args.repeats)
+        stats = colour.colour_stats(previous)
+        rows["match_colour uint8"] = timing_ms(lambda: colour.match_colour(current, stats, 0.5), args.repeats)
         carry = ("flow_pair dis medium", "consistency_weight", "warp float32 RGB, linear", "blend",
                  "is_scene_cut")
         rows["video carry: flow_pair dis medium + weight + warp + blend + cut"] = tuple(

@@ -202,7 +202,7 @@ def clipped_share(image: np.ndarray) -> float:
 
 
 def mean_chroma(image: np.ndarray) -> float:
-    from dreamvideo.zoom import mean_chroma as chroma
+    from dreamvideo.colour import mean_chroma as chroma
 
     return chroma(image)
 

@@ -119,9 +119,9 @@ BREAKAGES = [
     b("zoom-colour-match-strength-ignored", "dreamvideo/zoom.py",
       "        strength = colour(index)\n", "        strength = 1.0\n",
       "tests/test_zoom.py::test_colour_match_holds_the_lightness_of_the_first_frame"),
-    b("zoom-chroma-not-matched", "dreamvideo/zoom.py",
+    b("zoom-chroma-not-matched", "dreamvideo/colour.py",
       "    gain = 1.0 + strength * (float(np.clip(chroma / own, 0.5, 2.0)) - 1.0)", "    gain = 1.0",
-      "tests/test_zoom.py::test_match_chroma_reaches_the_target_chroma_and_keeps_lightness"),
+      "tests/test_colour.py::test_match_chroma_reaches_the_target_chroma_and_keeps_lightness"),
 
     # -- video flags
     b("video-flow-hard-coded", "dreamvideo/video.py",

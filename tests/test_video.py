@@ -488,15 +488,15 @@ def test_the_carry_trusts_flat_static_regions_more_than_the_raw_check_and_still_
 
 
 def test_colour_match_moves_each_frame_to_its_source_colours(tmp_path, tiny_model_file, facts):
-    from dreamvideo import motion
+    from dreamvideo import colour
 
     frames = list(moving_frames(6))
     render_frames(frames, tmp_path / "plain", tiny_model_file, dream=dict(step_size=20.0), colour_match=0.0)
     render_frames(frames, tmp_path / "matched", tiny_model_file, dream=dict(step_size=20.0), colour_match=1.0)
     plain, matched = facts.png_frames(tmp_path / "plain"), facts.png_frames(tmp_path / "matched")
     for index in (0, 5):
-        source = motion.colour_stats(frames[index])
-        far, near = motion.colour_stats(plain[index]), motion.colour_stats(matched[index])
+        source = colour.colour_stats(frames[index])
+        far, near = colour.colour_stats(plain[index]), colour.colour_stats(matched[index])
         # Known answer: fully matched, the LAB mean and spread are the source's (up to uint8 rounding
         # and out-of-gamut clipping); the unmatched dream is measurably elsewhere.
         np.testing.assert_allclose(near.mean, source.mean, atol=1.0)
