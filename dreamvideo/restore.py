@@ -1,0 +1,483 @@
+"""Restoration of moving pictures: masked regions filled along the optical flow, dust and scratches found and
+filled, flicker steadied. Plain functions and generators of numpy frames; nothing here reads or writes files.
+
+Frames are uint8 (H, W, 3) RGB; masks are (H, W) bool (True: damaged), or anything :func:`as_mask` takes.
+Every generator holds a bounded window of frames (``radius`` before and after the one it yields), so a long
+clip streams in constant memory.
+
+How a damaged pixel of frame t is filled (:func:`fill_video`):
+
+1. Optical flow between consecutive frames, computed on frames whose holes were first filled smoothly from
+   their surroundings (so the damage does not drag the flow), and then replaced inside the holes (grown by a
+   few pixels, where the flow's patches saw the damage) by the flow of the surroundings, filled in smoothly
+   (a push-pull interpolation): the motion of what is hidden is guessed from what moves around it.
+2. The flows are chained from t to t +- 1, t +- 2, ... up to ``radius`` frames, in both directions, and the
+   forward-backward consistency check is kept along the chain. The nearest frames first: at each distance,
+   a pixel takes the mean of the frames before and after whose chains are consistent, land inside the
+   picture and land outside that frame's own damage; a scene cut ends a chain. The frame before is the
+   already restored one, so what was seen once is carried on for as long as the flow holds it.
+3. What no frame shows is carried from the restored frame before along the flow if it can be (so a guess is
+   stable in time), else filled with ``cv2.inpaint`` (Telea).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from . import motion
+from .errors import DreamError
+
+log = logging.getLogger(__name__)
+
+# Frames searched on each side of the frame being filled. Anything seen in the past is carried on by the
+# restored previous frame anyway; the future is searched this far (a blob moving 3 px a frame uncovers a
+# 50 px wide stripe in 8 frames).
+FILL_RADIUS = 8
+# The mask is grown by this many pixels before filling: the edge of a logo or a speck is soft, and a pixel
+# half covered by it is damaged too.
+GROW = 2
+# DIS matches 8 px patches: the flow is unreliable this far outside a hole as well, and is replaced there.
+FLOW_MARGIN = 6
+# A chained pixel is trusted while every step's consistency weight is at least this.
+RELIABLE = 0.5
+# Sigma (pixels) of the blur the flows are judged on by the forward-backward check (as the video carry does).
+CONSISTENCY_FLOW_SIGMA = 3.0
+# The inpainting radius for what no frame shows (OpenCV's Telea method), pixels.
+INPAINT_RADIUS = 5
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+def as_mask(mask, height: int, width: int, name: str = "mask") -> np.ndarray:
+    """A damage mask as (height, width) bool, True where damaged (white).
+
+    ``mask``: (h, w) or (h, w, 1/3/4) array: uint8 (white >= 128 counts as damaged), bool, or float in
+    [0, 1] (>= 0.5). A mask of another size with the frame's aspect ratio (within 1%) is scaled to the
+    frame (area interpolation, then any pixel at least a quarter covered counts as damaged: a scaled
+    thin line must not vanish) and the scaling is logged; any other size is a DreamError.
+    """
+    if not isinstance(mask, np.ndarray) or mask.ndim not in (2, 3) or (mask.ndim == 3 and mask.shape[2]
+                                                                        not in (1, 3, 4)):
+        got = getattr(mask, "shape", type(mask).__name__)
+        raise DreamError(f"{name} must be a grayscale picture (H, W) or (H, W, 3), got {got}")
+    if mask.ndim == 3:
+        mask = mask[..., :3].mean(axis=2) if mask.shape[2] > 1 else mask[..., 0]
+    if mask.dtype == np.bool_:
+        level = mask.astype(np.float32)
+    elif mask.dtype.kind in "ui":
+        level = mask.astype(np.float32) / 255.0
+    elif mask.dtype.kind == "f":
+        level = np.nan_to_num(mask.astype(np.float32))
+        if mask.size and float(level.max()) > 1.5:
+            level = level / 255.0
+    else:
+        raise DreamError(f"{name} has dtype {mask.dtype}; give a grayscale picture (uint8, bool or float 0-1)")
+    mask_h, mask_w = level.shape
+    if (mask_h, mask_w) != (height, width):
+        if abs(mask_w / mask_h - width / height) > 0.01 * width / height:
+            raise DreamError(f"{name} is {mask_w}x{mask_h} but the frames are {width}x{height}; give a mask of "
+                             "the frames' size (or at least their aspect ratio, to be scaled)")
+        log.info("%s is %dx%d: scaled to the frames' %dx%d", name, mask_w, mask_h, width, height)
+        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_AREA)
+        return level >= 0.25
+    return level >= 0.5
+
+
+def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """(H, W) bool mask dilated by ``pixels`` (a disc), bool."""
+    if pixels <= 0 or not mask.any():
+        return mask
+    size = 2 * pixels + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.dilate(mask.view(np.uint8), disc).view(np.bool_)
+
+
+def check_fixed_mask(mask: np.ndarray, name: str = "mask") -> None:
+    """DreamError for a fixed (still) mask that leaves nothing to do or nothing to fill from."""
+    if not mask.any():
+        raise DreamError(f"{name} has no white pixel, so there is nothing to restore; white marks the damage "
+                         "(invert the mask if it is the other way round)")
+    if mask.all():
+        raise DreamError(f"{name} is white everywhere, so no pixel is left to restore from; white marks only "
+                         "the damage")
+
+
+# ------------------------------------------------------------------------------------------ smooth fill
+
+def fill_smooth(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill the unknown pixels of ``values`` smoothly from the known ones (push-pull interpolation).
+
+    ``values``: (H, W) or (H, W, C) float32; ``known``: (H, W) bool. Known pixels are kept; each unknown one
+    gets a blend of coarser and coarser averages of the known pixels around it, so a hole takes the colours
+    (or the flow) of its edges and varies smoothly inside. With no known pixel at all the result is 0.
+    Returns float32 of the shape of ``values``.
+    """
+    values = values.astype(np.float32, copy=False)
+    weight = known.astype(np.float32)
+    if weight.all():
+        return values.copy()
+    channels = values.shape[2] if values.ndim == 3 else 0
+    premultiplied = values * (weight[..., None] if channels else weight)
+    levels = [(premultiplied, weight)]
+    while min(levels[-1][1].shape) > 1 and levels[-1][1].min() == 0.0:
+        top, top_weight = levels[-1]
+        size = (max(1, top.shape[1] // 2), max(1, top.shape[0] // 2))
+        # INTER_AREA averages 2x2 blocks: premultiplied values stay premultiplied.
+        levels.append((cv2.resize(top, size, interpolation=cv2.INTER_AREA),
+                       cv2.resize(top_weight, size, interpolation=cv2.INTER_AREA)))
+    filled = None
+    for level, level_weight in reversed(levels):
+        normalised = level / (np.maximum(level_weight, 1e-6)[..., None] if channels else
+                              np.maximum(level_weight, 1e-6))
+        if filled is None:
+            filled = normalised
+            continue
+        coarse = cv2.resize(filled, (level.shape[1], level.shape[0]), interpolation=cv2.INTER_LINEAR)
+        coarse = coarse.reshape(level.shape)
+        # A block with half its pixels known is trusted fully; emptier ones lean on the coarser level.
+        alpha = np.minimum(level_weight * 2.0, 1.0)
+        if channels:
+            alpha = alpha[..., None]
+        filled = alpha * normalised + (1.0 - alpha) * coarse
+    out = values.copy()
+    out[~known] = filled[~known]
+    return out
+
+
+def inpaint(frame: np.ndarray, mask: np.ndarray, radius: int = INPAINT_RADIUS) -> np.ndarray:
+    """``cv2.inpaint`` (Telea) of uint8 (H, W, 3) RGB ``frame`` where (H, W) bool ``mask``; only the box
+    around the mask is worked on. Returns uint8 (H, W, 3)."""
+    if not mask.any():
+        return frame.copy()
+    y0, y1, x0, x1 = _box(mask, 3 * radius, frame.shape)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(frame[y0:y1, x0:x1]),
+                                    mask[y0:y1, x0:x1].astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    return out
+
+
+def _box(mask: np.ndarray, margin: int, shape) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (max(0, rows[0] - margin), min(shape[0], rows[-1] + 1 + margin),
+            max(0, cols[0] - margin), min(shape[1], cols[-1] + 1 + margin))
+
+
+@lru_cache(maxsize=8)
+def _grid(height: int, width: int) -> np.ndarray:
+    grid = np.empty((height, width, 2), np.float32)
+    grid[..., 0] = np.arange(width, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(height, dtype=np.float32)[:, None]
+    grid.flags.writeable = False
+    return grid
+
+
+def _sample(image: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``image`` (H, W[, C]) sampled bilinearly at absolute (x, y) ``positions`` (N, 2) float32: (N[, C])."""
+    count = positions.shape[0]
+    # remap takes maps under 32767 rows: lay the points out as rows of 1024.
+    rows = max(1, -(-count // 1024))
+    padded = np.zeros((rows * 1024, 2), np.float32)
+    padded[:count] = positions
+    out = cv2.remap(image, padded.reshape(rows, 1024, 2), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape((rows * 1024,) + image.shape[2:])[:count]
+
+
+# ------------------------------------------------------------------------------------------------ flows
+
+@dataclass
+class PairFlow:
+    """The motion between frames i and i + 1, holes filled in: ``forward`` (pixels of i to i + 1) and
+    ``backward`` (pixels of i + 1 to i), (H, W, 2) float32; their consistency weights for the pixels of
+    i (``forward_weight``) and of i + 1 (``backward_weight``), (H, W) float32 in [0, 1]; ``cut``: whether
+    i + 1 starts a new shot."""
+
+    forward: np.ndarray
+    backward: np.ndarray
+    forward_weight: np.ndarray
+    backward_weight: np.ndarray
+    cut: bool
+
+
+def raw_flows(previous: np.ndarray, current: np.ndarray, previous_hole=None, current_hole=None, *,
+              method: str = "dis", preset: str = "medium") -> tuple[np.ndarray, np.ndarray, bool]:
+    """(forward, backward, cut) between two uint8 RGB frames; holes ((H, W) bool or None) are filled
+    smoothly first, so the damage inside them does not pull the flow along with it."""
+    frames = []
+    for frame, hole in ((previous, previous_hole), (current, current_hole)):
+        if hole is not None and hole.any():
+            frame = np.clip(fill_smooth(frame.astype(np.float32), ~hole), 0, 255).astype(np.uint8)
+        frames.append(frame)
+    forward, backward = motion.flow_pair(frames[0], frames[1], method, preset)
+    cut = (motion.is_scene_cut(frames[0], frames[1], None, backward=backward)
+           and motion.is_scene_cut(frames[0], frames[1], motion.consistency_weight(forward, backward),
+                                   backward=backward))
+    return forward, backward, cut
+
+
+def complete_flows(forward: np.ndarray, backward: np.ndarray, previous_hole, current_hole, cut: bool = False
+                   ) -> PairFlow:
+    """Replace each flow inside its own frame's hole (grown by FLOW_MARGIN) by the surroundings' flow,
+    filled in smoothly, and judge both with the forward-backward check. Holes: (H, W) bool or None."""
+    flows = []
+    for flow, hole in ((forward, previous_hole), (backward, current_hole)):
+        if hole is not None and hole.any():
+            flow = fill_smooth(flow, ~grow_mask(hole, FLOW_MARGIN))
+        flows.append(flow)
+    forward, backward = flows
+    # Judged on smoothed flows: DIS's noise on smooth texture fails the motion-boundary test on a tenth of the
+    # pixels of a plain pan, and a refused step sends a pixel that was seen to a guess.
+    smooth = [cv2.GaussianBlur(flow, (0, 0), CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]
+    return PairFlow(forward, backward, motion.consistency_weight(*smooth, frame="previous", soft_edge=0),
+                    motion.consistency_weight(*smooth, frame="current", soft_edge=0), cut)
+
+
+# ------------------------------------------------------------------------------------------ the window
+
+class _Clip:
+    """The frames of a stream around the one being worked on, with what is computed from them, computed
+    once each and forgotten once no later frame needs it. ``masks(index, clip)`` gives a frame's damage."""
+
+    def __init__(self, frames: Iterable[np.ndarray], masks, *, given=None, method: str, preset: str):
+        self._frames = iter(frames)
+        self._masks = masks  # callable(index) -> (H, W) bool: the damage to fill
+        self._given = given  # callable(index) -> (H, W) bool or None: damage known before any flow
+        self.method, self.preset = method, preset
+        self.frame: dict[int, np.ndarray] = {}
+        self.restored: dict[int, np.ndarray] = {}
+        self.guessed: dict[int, np.ndarray] = {}
+        self._raw: dict[int, tuple] = {}
+        self._pair: dict[int, PairFlow] = {}
+        self._mask: dict[int, np.ndarray] = {}
+        self.end: int | None = None  # the number of frames, once the stream is exhausted
+        self._read = 0
+
+    def has(self, index: int) -> bool:
+        """Whether frame ``index`` exists (reading ahead as far as needed)."""
+        while index >= self._read and self.end is None:
+            frame = next(self._frames, None)
+            if frame is None:
+                self.end = self._read
+                break
+            if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 \
+                    or frame.dtype != np.uint8:
+                raise DreamError(f"frame {self._read} must be uint8 (H, W, 3) RGB, got "
+                                 f"{getattr(frame, 'shape', type(frame).__name__)}")
+            if self._read and frame.shape != self.frame.get(self._read - 1, frame).shape:
+                raise DreamError(f"frame {self._read} is {frame.shape} but the frames before it were not")
+            self.frame[self._read] = frame
+            self._read += 1
+        return 0 <= index < self._read
+
+    def given(self, index: int):
+        return None if self._given is None else self._given(index)
+
+    def raw(self, index: int) -> tuple:
+        """(forward, backward, cut) between frames index and index + 1."""
+        if index not in self._raw:
+            self._raw[index] = raw_flows(self.frame[index], self.frame[index + 1], self.given(index),
+                                         self.given(index + 1), method=self.method, preset=self.preset)
+        return self._raw[index]
+
+    def mask(self, index: int) -> np.ndarray:
+        if index not in self._mask:
+            self._mask[index] = self._masks(index)
+        return self._mask[index]
+
+    def pair(self, index: int) -> PairFlow:
+        if index not in self._pair:
+            forward, backward, cut = self.raw(index)
+            self._pair[index] = complete_flows(forward, backward, self.mask(index), self.mask(index + 1), cut)
+        return self._pair[index]
+
+    def forget_before(self, index: int) -> None:
+        for store in (self.frame, self.restored, self.guessed, self._raw, self._pair, self._mask):
+            for key in [k for k in store if k < index]:
+                del store[key]
+
+
+def _chain(clip: _Clip, target: int, points: tuple[np.ndarray, np.ndarray], direction: int, radius: int):
+    """Candidates for the pixels ``points`` (rows, columns) of frame ``target`` from the frames ``direction``
+    (+1 or -1) away, nearest first: yields (values (N, 3) float32, usable (N,) bool, reliable (N,) bool) for
+    each distance 1, 2, ...; ``reliable``: the chain is consistent and inside the picture, whatever the
+    source's damage; ``usable``: reliable, and undamaged in the source."""
+    rows, columns = points
+    height, width = clip.frame[target].shape[:2]
+    positions = reliable = None
+    index = target
+    for _ in range(radius):
+        source = index + direction
+        if not clip.has(source):
+            return
+        pair = clip.pair(min(index, source))
+        if pair.cut:
+            return
+        flow, weight = (pair.forward, pair.forward_weight) if direction > 0 else (pair.backward,
+                                                                                  pair.backward_weight)
+        if positions is None:
+            positions = np.stack([columns, rows], axis=-1).astype(np.float32) + flow[rows, columns]
+            reliable = weight[rows, columns] >= RELIABLE
+        else:
+            reliable &= _sample(weight, positions) >= RELIABLE
+            positions = positions + _sample(flow, positions)
+        x, y = positions[:, 0], positions[:, 1]
+        reliable &= (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+        if direction < 0 and source in clip.restored:
+            image, damage = clip.restored[source], clip.guessed[source]
+        else:
+            image, damage = clip.frame[source], clip.mask(source)
+        damaged = _sample(damage.astype(np.float32), positions) > 0.01
+        values = _sample(image, positions).astype(np.float32)
+        yield values, reliable & ~damaged, reliable.copy()
+        index = source
+
+
+def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.ndarray, np.ndarray]:
+    """Fill frame ``target`` of the window where its mask says; returns (uint8 (H, W, 3) restored frame,
+    (H, W) bool pixels that no frame showed: guesses)."""
+    frame = clip.frame[target]
+    mask = clip.mask(target)
+    guessed = np.zeros(mask.shape, bool)
+    if not mask.any():
+        return frame, guessed
+    rows, columns = np.nonzero(mask)
+    unknown = np.ones(rows.shape, bool)
+    out = frame[rows, columns].astype(np.float32)
+    before = _chain(clip, target, (rows, columns), -1, radius)
+    chains = [before, _chain(clip, target, (rows, columns), +1, radius)]
+    nearest_before = None
+    while unknown.any() and chains:
+        total = np.zeros(out.shape, np.float32)
+        count = np.zeros(unknown.shape, np.float32)
+        for chain in list(chains):
+            candidate = next(chain, None)
+            if candidate is None:
+                chains.remove(chain)
+                continue
+            values, usable, reliable = candidate
+            if chain is before and nearest_before is None:
+                nearest_before = (values, reliable)
+            usable = usable & unknown
+            total[usable] += values[usable]
+            count += usable
+        found = count > 0
+        out[found] = total[found] / count[found][:, None]
+        unknown &= ~found
+    if unknown.any() and nearest_before is not None:
+        # What no frame shows: the restored previous frame's guess, carried along the flow, keeps it steady.
+        values, reliable = nearest_before
+        carried = unknown & reliable
+        out[carried] = values[carried]
+        guessed[rows[carried], columns[carried]] = True
+        unknown &= ~carried
+    restored = frame.copy()
+    restored[rows, columns] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    if unknown.any():
+        rest = np.zeros(mask.shape, bool)
+        rest[rows[unknown], columns[unknown]] = True
+        restored = inpaint(restored, rest)
+        guessed |= rest
+    return restored, guessed
+
+
+def fill_video(frames: Iterable[np.ndarray], masks, *, radius: int = FILL_RADIUS, grow: int = GROW,
+               method: str = "dis", preset: str = "medium") -> Iterator[np.ndarray]:
+    """Restore the masked regions of a stream of frames from the frames around them, along the flow.
+
+    ``frames``: uint8 (H, W, 3) RGB, an iterable (read ``radius`` frames ahead). ``masks``: one mask for
+    every frame (an array, see :func:`as_mask`) or an iterable of masks, one per frame (a moving region).
+    ``radius``: frames searched each way; ``grow``: pixels the mask is grown by. Yields uint8 (H, W, 3)
+    frames, one per input frame.
+    """
+    for restored, _ in restore_video(frames, masks, radius=radius, grow=grow, method=method, preset=preset):
+        yield restored
+
+
+def restore_video(frames: Iterable[np.ndarray], mask=None, *, dust: bool = False, radius: int = FILL_RADIUS,
+                  grow: int = GROW, method: str = "dis", preset: str = "medium",
+                  dust_threshold: float | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Fill a mask and/or dust and scratches found by themselves; yields (restored uint8 (H, W, 3), the dust
+    found on that frame, (H, W) bool, all False without ``dust``) for each frame.
+
+    ``mask``: None, one mask for every frame, or an iterable of one mask per frame (see :func:`fill_video`).
+    ``dust``: find one-frame outliers (:mod:`dreamvideo.dust`) and fill them too; the first and last frame,
+    and a frame next to a scene cut, lack a neighbour on one side and are not searched.
+    """
+    from . import dust as dust_module
+
+    if mask is None and not dust:
+        raise DreamError("nothing to restore: give a mask, or ask for dust")
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    if not isinstance(first, np.ndarray) or first.ndim != 3 or first.shape[2] != 3:
+        raise DreamError(f"frame 0 must be uint8 (H, W, 3) RGB, got {getattr(first, 'shape', type(first).__name__)}")
+    height, width = first.shape[:2]
+    moving_masks = None if mask is None or isinstance(mask, np.ndarray) or not isinstance(mask, Iterable) \
+        else iter(mask)
+    still = None
+    if mask is not None and moving_masks is None:
+        still = grow_mask(as_mask(mask, height, width), grow)
+        check_fixed_mask(still)
+    moving: dict[int, np.ndarray] = {}
+    found: dict[int, np.ndarray] = {}
+    empty = np.zeros((height, width), bool)
+
+    def given(index: int) -> np.ndarray | None:
+        if moving_masks is None:
+            return still
+        while index not in moving:
+            read = max(moving, default=-1) + 1
+            picture = next(moving_masks, None)
+            if picture is None:
+                raise DreamError(f"the mask video has {read} frames but the video has more; give a mask with "
+                                 "the same frame count")
+            moving[read] = grow_mask(as_mask(picture, height, width, f"mask frame {read}"), grow)
+            for key in [k for k in moving if k < index - 2 * radius - 2]:
+                del moving[key]
+        return moving[index]
+
+    def dust_of(index: int) -> np.ndarray:
+        if index not in found:
+            found[index] = empty
+            if index > 0 and clip.has(index + 1):
+                before, after = clip.raw(index - 1), clip.raw(index)
+                if not (before[2] or after[2]):
+                    kwargs = {} if dust_threshold is None else {"threshold": dust_threshold}
+                    found[index] = dust_module.detect_dust(clip.frame[index - 1], clip.frame[index],
+                                                           clip.frame[index + 1], before[1], after[0], **kwargs)
+            for key in [k for k in found if k < index - 2 * radius - 2]:
+                del found[key]
+        return found[index]
+
+    def damage(index: int) -> np.ndarray:
+        known = given(index)
+        if not dust:
+            return known
+        spots = grow_mask(dust_of(index), grow)
+        return spots if known is None else known | spots
+
+    clip = _Clip(_chained(first, frames), damage, given=given if mask is not None else None, method=method,
+                 preset=preset)
+    target = 0
+    while clip.has(target):
+        restored, guessed = fill_frame(clip, target, radius)
+        clip.restored[target], clip.guessed[target] = restored, guessed
+        yield restored, (dust_of(target) if dust else empty)
+        clip.forget_before(target - radius)
+        target += 1
+    if moving_masks is not None and next(moving_masks, None) is not None:
+        log.warning("the mask video has more frames than the video; the extra ones were not used")
+
+
+def _chained(first, rest):
+    yield first
+    yield from rest
