@@ -1,0 +1,247 @@
+"""Restoration: flow-guided fill, dust and scratches, deflicker, and the Deep Image Prior, with known answers."""
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from dreamvideo import deflicker, dust, restore
+from dreamvideo.errors import DreamError
+
+
+def texture(height, width, seed=0):
+    """A smooth random RGB texture, uint8, with detail at two scales (flow finds it, inpainting cannot guess it)."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((height, width, 3), np.float32)
+    for sigma, amount in ((1.5, 0.4), (5.0, 1.0)):
+        image += amount * cv2.GaussianBlur(rng.random((height, width, 3), dtype=np.float32), (0, 0), sigma)
+    return cv2.normalize(image, None, 30, 225, cv2.NORM_MINMAX).astype(np.uint8)
+
+
+def panned(frames=12, height=48, width=64, step=2, seed=0):
+    """A texture panned ``step`` px a frame to the left: frame t shows big[:, step * t : step * t + width]."""
+    big = texture(height, width + step * frames, seed)
+    return [big[:, step * t:step * t + width].copy() for t in range(frames)]
+
+
+def psnr(a, b, where):
+    error = np.square(a.astype(np.float64) - b.astype(np.float64))[where].mean()
+    return 10 * np.log10(255.0 ** 2 / max(error, 1e-12))
+
+
+def moving_square(frames, height, width, size=12):
+    masks = []
+    for t in range(frames):
+        mask = np.zeros((height, width), bool)
+        x = 8 + 3 * t
+        mask[16:16 + size, x:x + size] = True
+        masks.append(mask)
+    return masks
+
+
+# ------------------------------------------------------------------------------------------------- fill
+
+def test_moving_hole_is_filled_from_the_frames_that_show_it():
+    clean = panned()
+    masks = moving_square(len(clean), *clean[0].shape[:2])
+    damaged = [frame.copy() for frame in clean]
+    for frame, mask in zip(damaged, masks):
+        frame[mask] = (255, 0, 255)
+    restored = list(restore.fill_video(damaged, masks))
+    assert len(restored) == len(clean)
+    assert all(r.dtype == np.uint8 and r.shape == clean[0].shape for r in restored)
+    ours = np.mean([psnr(r, c, m) for r, c, m in zip(restored, clean, masks)])
+    telea = np.mean([psnr(restore.inpaint(d, restore.grow_mask(m, 2)), c, m)
+                     for d, c, m in zip(damaged, clean, masks)])
+    assert ours > 35.0, ours
+    assert ours > telea + 10.0, (ours, telea)
+    # Outside the grown mask nothing changes.
+    for r, d, m in zip(restored, damaged, masks):
+        outside = ~restore.grow_mask(m, restore.GROW)
+        assert np.array_equal(r[outside], d[outside])
+
+
+def test_fixed_mask_on_a_pan_is_filled_and_what_no_frame_shows_is_inpainted():
+    clean = panned(frames=8, step=4)
+    logo = np.zeros(clean[0].shape[:2], np.uint8)
+    logo[10:30, 24:36] = 255
+    damaged = [frame.copy() for frame in clean]
+    for frame in damaged:
+        frame[logo > 0] = 255
+    restored = list(restore.fill_video(damaged, logo))
+    inside = logo > 0
+    # The pan shows what is behind the logo in the neighbouring frames; no white is left anywhere.
+    assert np.mean([psnr(r, c, inside) for r, c in zip(restored, clean)]) > 30.0
+    static = [clean[0].copy() for _ in range(6)]
+    for frame in static:
+        frame[inside] = 255
+    guessed = list(restore.fill_video(static, logo))
+    # A static shot never shows it: cv2.inpaint's guess, steady from frame to frame.
+    assert all((g[inside] < 250).all() for g in guessed)
+    assert max(np.abs(g.astype(int) - guessed[0]).max() for g in guessed) <= 1
+
+
+def test_a_scene_cut_ends_the_search():
+    first, second = panned(frames=6, seed=1), panned(frames=6, seed=2)
+    second = [255 - frame for frame in second]  # another picture altogether
+    clip = first + second
+    masks = moving_square(len(clip), *clip[0].shape[:2])
+    damaged = [frame.copy() for frame in clip]
+    for frame, mask in zip(damaged, masks):
+        frame[mask] = 0
+    restored = list(restore.fill_video(damaged, masks))
+    # The frames on each side of the cut are filled from their own shot.
+    for index in (5, 6):
+        assert psnr(restored[index], clip[index], masks[index]) > 25.0, index
+
+
+def test_a_mask_video_is_followed_frame_by_frame_and_must_be_as_long():
+    clean = panned(frames=6)
+    masks = moving_square(6, *clean[0].shape[:2])
+    with pytest.raises(DreamError, match="mask video has 4 frames"):
+        list(restore.fill_video(clean, masks[:4]))
+
+
+def test_a_longer_mask_video_is_used_up_to_the_frames_with_a_warning(caplog):
+    clean = panned(frames=5)
+    masks = moving_square(7, *clean[0].shape[:2])
+    with caplog.at_level(logging.WARNING, logger="dreamvideo.restore"):
+        assert len(list(restore.fill_video(clean, masks))) == 5
+    assert "more frames than the video" in caplog.text
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+def test_mask_of_another_size_with_the_frames_aspect_is_scaled(caplog):
+    small = np.zeros((24, 32), np.uint8)
+    small[4:8, 10:20] = 255
+    with caplog.at_level(logging.INFO, logger="dreamvideo.restore"):
+        scaled = restore.as_mask(small, 48, 64)
+    assert scaled.shape == (48, 64) and scaled.dtype == bool
+    assert scaled[8:16, 20:40].all() and scaled.sum() == 8 * 20
+    assert "scaled" in caplog.text
+
+
+def test_mask_of_another_shape_is_refused():
+    with pytest.raises(DreamError, match="is 50x50 but the frames are 64x48"):
+        restore.as_mask(np.zeros((50, 50), np.uint8), 48, 64)
+
+
+@pytest.mark.parametrize("value, message", [(0, "no white pixel"), (255, "white everywhere")])
+def test_empty_or_all_white_fixed_mask_is_refused(value, message):
+    clean = panned(frames=3)
+    with pytest.raises(DreamError, match=message):
+        list(restore.fill_video(clean, np.full((48, 64), value, np.uint8)))
+
+
+@pytest.mark.parametrize("mask", ["mask.png", np.zeros((4, 4, 2)), np.zeros(5), np.zeros((48, 64), object)])
+def test_a_mask_that_is_not_a_picture_is_refused(mask):
+    with pytest.raises(DreamError):
+        restore.as_mask(mask, 48, 64)
+
+
+def test_mask_levels_colour_and_float_masks():
+    mask = np.zeros((4, 4, 3), np.uint8)
+    mask[0, 0] = 255
+    mask[1, 1] = 100  # dark grey: not damaged
+    assert restore.as_mask(mask, 4, 4).sum() == 1
+    assert restore.as_mask(np.eye(4, dtype=np.float32), 4, 4).sum() == 4
+
+
+def test_fill_smooth_keeps_known_pixels_and_interpolates_a_ramp():
+    ramp = np.tile(np.linspace(0, 100, 32, dtype=np.float32), (32, 1))
+    known = np.ones((32, 32), bool)
+    known[10:20, 10:20] = False
+    filled = restore.fill_smooth(ramp, known)
+    assert np.array_equal(filled[known], ramp[known])
+    assert np.abs(filled[~known] - ramp[~known]).max() < 12.0
+
+
+# ------------------------------------------------------------------------------------------------- dust
+
+def test_a_speck_on_one_frame_is_found_and_a_static_edge_is_not():
+    height, width = 48, 64
+    frame = texture(height, width)
+    frame[:, 32:] //= 3  # a hard vertical edge, in every frame
+    clip = [frame.copy() for _ in range(3)]
+    clip[1][20:24, 10:14] = 0  # a speck
+    clip[1][5:40, 50] = 250  # a one-frame scratch
+    found = [spots for _, spots in restore.restore_video(clip, dust=True)]
+    assert found[1][20:24, 10:14].all() and found[1][5:40, 50].all()
+    assert not found[1][:, 30:34].any()  # the edge
+    assert found[1].sum() < 3 * (16 + 35)
+    assert not found[0].any() and not found[2].any()  # no neighbour on one side: not searched
+    restored = [frame for frame, _ in restore.restore_video(clip, dust=True)]
+    assert np.abs(restored[1].astype(int) - frame)[20:24, 10:14].max() < 20
+
+
+def test_a_moving_object_is_not_dust():
+    clean = panned(frames=5)
+    found = [spots for _, spots in restore.restore_video(clean, dust=True)]
+    assert sum(int(f.sum()) for f in found) <= 0.005 * clean[0].shape[0] * clean[0].shape[1] * 5
+    big = np.zeros((48, 64), np.float32)
+    big[10:40, 10:40] = 100.0  # far larger than a speck, not thin: a flow failure
+    assert not dust.dust_shapes(big).any()
+
+
+def test_restore_video_needs_something_to_do():
+    with pytest.raises(DreamError, match="nothing to restore"):
+        list(restore.restore_video(panned(frames=3)))
+
+
+# -------------------------------------------------------------------------------------------- deflicker
+
+def means(frames):
+    return np.array([f.astype(np.float64).mean() for f in frames])
+
+
+def test_a_gain_flicker_is_removed():
+    clean = panned(frames=40, step=1)
+    gains = 1.0 + 0.12 * np.where(np.arange(40) % 2, 1.0, -1.0)
+    flickered = [np.clip(f * g, 0, 255).astype(np.uint8) for f, g in zip(clean, gains)]
+    steadied = list(deflicker.deflicker(flickered))
+    added = np.abs(means(flickered) - means(clean)).mean()
+    left = np.abs(means(steadied) - means(clean)).mean()
+    assert left < 0.2 * added, (left, added)
+
+
+def test_a_clip_without_flicker_is_left_within_one_grey_level():
+    clean = panned(frames=30, step=1)
+    steadied = list(deflicker.deflicker(clean))
+    assert len(steadied) == 30
+    assert np.abs(means(steadied) - means(clean)).max() <= 1.0
+
+
+def test_deflicker_keeps_each_shot_at_its_own_level():
+    dark = [np.clip(f * 0.6, 0, 255).astype(np.uint8) for f in panned(frames=15, step=1, seed=3)]
+    bright = [255 - f // 2 for f in panned(frames=15, step=1, seed=4)]
+    clip = dark + bright
+    steadied = list(deflicker.deflicker(clip))
+    assert np.abs(means(steadied) - means(clip)).max() <= 1.5
+
+
+def test_deflicker_refuses_a_bad_sigma_and_bad_frames():
+    with pytest.raises(DreamError, match="sigma"):
+        list(deflicker.deflicker(panned(frames=2), sigma=0))
+    with pytest.raises(DreamError, match="frame 0 must be uint8"):
+        list(deflicker.deflicker([np.zeros((8, 8))]))
+
+
+# ---------------------------------------------------------------------------------------- Deep Image Prior
+
+def test_deep_image_prior_fills_only_the_mask():
+    from dreamvideo import restore_still
+
+    image = texture(32, 32)
+    mask = np.zeros((32, 32), bool)
+    mask[12:18, 12:18] = True
+    damaged = image.copy()
+    damaged[mask] = 0
+    out = restore_still.deep_image_prior(damaged, mask, iterations=30, quiet=True)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    grown = restore.grow_mask(mask, restore.GROW)
+    assert np.array_equal(out[~grown], damaged[~grown])
+    assert out[mask].mean() > 20  # the black hole was painted over
+    with pytest.raises(DreamError, match="iterations"):
+        restore_still.deep_image_prior(damaged, mask, iterations=0)
