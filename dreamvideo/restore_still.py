@@ -50,7 +50,7 @@ def deep_image_prior(image: np.ndarray, mask, *, iterations: int = ITERATIONS, s
 def _fit(crop: np.ndarray, hole: np.ndarray, iterations: int, seed: int, quiet: bool) -> np.ndarray:
     from tqdm import tqdm
 
-    from .models import import_tensorflow
+    from .runtime import import_tensorflow
 
     tf = import_tensorflow()
     import keras
