@@ -84,6 +84,9 @@ def to_model(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 127.5 - 1.0
 
 
-def to_uint8(images) -> np.ndarray:
-    """float [-1, 1] -> uint8 [0, 255], rounded."""
+def tanh_to_uint8(images) -> np.ndarray:
+    """float [-1, 1] (the generator's tanh range) -> uint8 [0, 255], rounded and clipped."""
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+to_uint8 = tanh_to_uint8  # the name gan/animate.py imports

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DreamError
 from . import checkpoint
-from .data import check_size, load_images, to_model, to_uint8
+from .data import check_size, load_images, tanh_to_uint8, to_model
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Trainer:
     def sample(self, count: int, seed: int) -> np.ndarray:
         """``count`` generated pictures from seeded noise, uint8 (count, S, S, 3)."""
         z = np.random.default_rng([seed, 2**31 - 1]).standard_normal((count, self.options.latent_dim))
-        return to_uint8(self.generator(z.astype(np.float32), training=False))
+        return tanh_to_uint8(self.generator(z.astype(np.float32), training=False))
 
 
 def epoch_batches(count: int, batch: int, seed: int, epoch: int, flip: bool):

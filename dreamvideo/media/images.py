@@ -132,7 +132,7 @@ def to_rgb(image: np.ndarray, where: PathLike, bgr: bool = False) -> np.ndarray:
 
     `bgr`: the colour channels come in OpenCV's order (B, G, R[, A]).
     """
-    image = to_uint8(image)
+    image = full_range_to_uint8(image)
     if image.ndim == 2:
         image = image[:, :, None]
     channels = image.shape[2]
@@ -148,8 +148,12 @@ def to_rgb(image: np.ndarray, where: PathLike, bgr: bool = False) -> np.ndarray:
     return np.ascontiguousarray(rgb, dtype=np.uint8)
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Any decoded depth -> uint8 0-255 (16-bit: value / 257 rounded; float: 0-1 scaled)."""
+def full_range_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Any decoded depth, its dtype's full range (float: 0-1) -> uint8 0-255.
+
+    16-bit: value / 257 rounded; float: 0-1 scaled by 255, rounded and clipped; other integers: their
+    dtype's range scaled onto 0-255. uint8 is returned as it is.
+    """
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
