@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dreamvideo import colour, motion  # noqa: E402
+from dreamvideo import colour, media, motion  # noqa: E402
 
 SIZES = [(640, 360), (854, 480), (1280, 720)]
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "media" / "clips" / "test.webm"
@@ -42,9 +42,7 @@ def timing_ms(function, repeats: int) -> tuple[float, float, float]:
 
 def frame_pair(clip: Path | None, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     if clip is not None and clip.exists():
-        import imageio.v3 as iio
-
-        frames = [np.asarray(frame) for _, frame in zip(range(31), iio.imiter(clip))]
+        frames = [frame for _, frame in zip(range(31), media.read_frames(clip))]
         previous, current = frames[-2], frames[-1]
         return (cv2.resize(previous, (width, height), interpolation=cv2.INTER_AREA),
                 cv2.resize(current, (width, height), interpolation=cv2.INTER_AREA))
