@@ -2,7 +2,7 @@
 
 A carried frame keeps ``blend`` times the previous dream and adds a few steps of its own, so the dream
 settles where what decays each frame (the blend, the consistency weight, the re-anchoring) equals what the
-steps add. That balance depends on the clip: measured over 400 frames at 128 px (issue 9), the settled
+steps add. That balance depends on the clip: measured over 400 frames at 128 px, the settled
 strength ranged from 0.76x (test.webm, a static camera) to 2.0x (cityCC0.mpg, a moving one) that of each
 frame dreamed on its own, so no single blend or step count fits every clip. A frame dreamed on its own, by
 contrast, has nearly the same strength whatever it shows (13.6-15.1 grey levels on all six benchmark clips
