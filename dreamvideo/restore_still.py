@@ -14,7 +14,7 @@ import logging
 import numpy as np
 
 from .errors import DreamError
-from .restore import GROW, _box, as_mask, check_fixed_mask, grow_mask
+from .fill import GROW, _box, as_mask, check_fixed_mask, grow_mask
 
 log = logging.getLogger(__name__)
 

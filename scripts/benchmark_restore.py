@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dreamvideo import deflicker, metrics, restore  # noqa: E402
+from dreamvideo import deflicker, fill, metrics  # noqa: E402
 
 # The shared media beside the project (as in tests/conftest.py; DREAMVIDEO_SHARED_MEDIA names another place).
 CLIPS = Path(os.environ.get("DREAMVIDEO_SHARED_MEDIA")
@@ -173,8 +173,8 @@ def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float
 
 
 def fill_scores(clean, damaged, masks, restored) -> dict:
-    grown = [restore.grow_mask(m, restore.GROW) for m in masks]
-    baseline = [restore.inpaint(d, g) for d, g in zip(damaged, grown)]
+    grown = [fill.grow_mask(m, fill.GROW) for m in masks]
+    baseline = [fill.inpaint(d, g) for d, g in zip(damaged, grown)]
     scores = {}
     for name, frames in (("flow", restored), ("inpaint", baseline)):
         scores[name] = (np.mean([psnr(c, r, m) for c, r, m in zip(clean, frames, masks)]),
@@ -209,24 +209,24 @@ def run_fill(clean):
     result = {}
     masks = blob_masks(len(clean), height, width)
     damaged = [paint(f, m, (128, 128, 128)) for f, m in zip(clean, masks)]
-    restored = list(restore.fill_video(damaged, masks))
+    restored = list(fill.fill_video(damaged, masks))
     result["blobs"] = fill_scores(clean, damaged, masks, restored)
     logo = logo_mask(height, width)
     damaged = [paint(f, logo) for f in clean]
-    restored = list(restore.fill_video(damaged, logo))
+    restored = list(fill.fill_video(damaged, logo))
     result["logo"] = fill_scores(clean, damaged, [logo] * len(clean), restored)
     return result
 
 
 def run_dust(clean):
     dusty, truth = add_dust(clean)
-    found = [spots for _, spots in restore.restore_video(dusty, dust=True)]
+    found = [spots for _, spots in fill.restore_video(dusty, dust=True)]
     inner = slice(1, len(clean) - 1)  # the first and last frame have no neighbour on one side
     hits = sum(int((f & t).sum()) for f, t in zip(found[inner], truth[inner]))
     damaged_pixels = sum(int(t.sum()) for t in truth[inner])
-    false_on_clean = [spots for _, spots in restore.restore_video(clean, dust=True)]
+    false_on_clean = [spots for _, spots in fill.restore_video(clean, dust=True)]
     return (hits / max(damaged_pixels, 1), float(np.mean([f.mean() for f in false_on_clean[inner]])),
-            float(np.mean([(f & ~restore.grow_mask(t, 2)).mean() for f, t in zip(found[inner], truth[inner])])))
+            float(np.mean([(f & ~fill.grow_mask(t, 2)).mean() for f, t in zip(found[inner], truth[inner])])))
 
 
 def run_deflicker(clean):
@@ -261,12 +261,12 @@ def time_modes(frames: int = 10) -> None:
     dusty, _ = add_dust(clean)
     flickered, _ = add_flicker(clean)
     runs = {
-        "fill (moving blobs, 10%)": lambda: list(restore.fill_video([paint(f, m) for f, m in zip(clean, masks)],
+        "fill (moving blobs, 10%)": lambda: list(fill.fill_video([paint(f, m) for f, m in zip(clean, masks)],
                                                                     masks)),
-        "fill (fixed logo)": lambda: list(restore.fill_video([paint(f, logo) for f in clean], logo)),
-        "dust": lambda: list(restore.restore_video(dusty, dust=True)),
+        "fill (fixed logo)": lambda: list(fill.fill_video([paint(f, logo) for f in clean], logo)),
+        "dust": lambda: list(fill.restore_video(dusty, dust=True)),
         "deflicker": lambda: list(deflicker.deflicker(flickered)),
-        "per-frame cv2.inpaint (blobs)": lambda: [restore.inpaint(paint(f, m), restore.grow_mask(m, 2))
+        "per-frame cv2.inpaint (blobs)": lambda: [fill.inpaint(paint(f, m), fill.grow_mask(m, 2))
                                                  for f, m in zip(clean, masks)],
     }
     print(f"\nCPU time per 854x480 frame ({len(clean)} frames of the generated clip):")
@@ -287,7 +287,7 @@ def time_prior(sizes=(256, 512), iterations: int | None = None) -> None:
         kwargs = {} if iterations is None else {"iterations": iterations}
         out = restore_still.deep_image_prior(paint(clean, mask), mask, quiet=True, **kwargs)
         cpu, wall = time.process_time() - start, time.perf_counter() - start_wall
-        telea = restore.inpaint(paint(clean, mask), restore.grow_mask(mask, 2))
+        telea = fill.inpaint(paint(clean, mask), fill.grow_mask(mask, 2))
         print(f"  Deep Image Prior at {side}x{side}: {cpu:6.1f} CPU s, {wall:6.1f} s wall; in-mask PSNR "
               f"{psnr(clean, out, mask):.2f} dB (cv2.inpaint {psnr(clean, telea, mask):.2f} dB)")
 

@@ -1,4 +1,5 @@
-"""Restoration: flow-guided fill, dust and scratches, deflicker, and the Deep Image Prior, with known answers."""
+"""The restoration algorithms: flow-guided fill, dust and scratches, deflicker, and the Deep Image Prior, with known
+answers."""
 
 import logging
 
@@ -6,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dreamvideo import deflicker, dust, restore
+from dreamvideo import deflicker, dust, fill
 from dreamvideo.errors import DreamError
 
 
@@ -48,17 +49,17 @@ def test_moving_hole_is_filled_from_the_frames_that_show_it():
     damaged = [frame.copy() for frame in clean]
     for frame, mask in zip(damaged, masks):
         frame[mask] = (255, 0, 255)
-    restored = list(restore.fill_video(damaged, masks))
+    restored = list(fill.fill_video(damaged, masks))
     assert len(restored) == len(clean)
     assert all(r.dtype == np.uint8 and r.shape == clean[0].shape for r in restored)
     ours = np.mean([psnr(r, c, m) for r, c, m in zip(restored, clean, masks)])
-    telea = np.mean([psnr(restore.inpaint(d, restore.grow_mask(m, 2)), c, m)
+    telea = np.mean([psnr(fill.inpaint(d, fill.grow_mask(m, 2)), c, m)
                      for d, c, m in zip(damaged, clean, masks)])
     assert ours > 35.0, ours
     assert ours > telea + 10.0, (ours, telea)
     # Outside the grown mask nothing changes.
     for r, d, m in zip(restored, damaged, masks):
-        outside = ~restore.grow_mask(m, restore.GROW)
+        outside = ~fill.grow_mask(m, fill.GROW)
         assert np.array_equal(r[outside], d[outside])
 
 
@@ -69,14 +70,14 @@ def test_fixed_mask_on_a_pan_is_filled_and_what_no_frame_shows_is_inpainted():
     damaged = [frame.copy() for frame in clean]
     for frame in damaged:
         frame[logo > 0] = 255
-    restored = list(restore.fill_video(damaged, logo))
+    restored = list(fill.fill_video(damaged, logo))
     inside = logo > 0
     # The pan shows what is behind the logo in the neighbouring frames; no white is left anywhere.
     assert np.mean([psnr(r, c, inside) for r, c in zip(restored, clean)]) > 30.0
     static = [clean[0].copy() for _ in range(6)]
     for frame in static:
         frame[inside] = 255
-    guessed = list(restore.fill_video(static, logo))
+    guessed = list(fill.fill_video(static, logo))
     # A static shot never shows it: cv2.inpaint's guess, steady from frame to frame.
     assert all((g[inside] < 250).all() for g in guessed)
     assert max(np.abs(g.astype(int) - guessed[0]).max() for g in guessed) <= 1
@@ -90,7 +91,7 @@ def test_a_scene_cut_ends_the_search():
     damaged = [frame.copy() for frame in clip]
     for frame, mask in zip(damaged, masks):
         frame[mask] = 0
-    restored = list(restore.fill_video(damaged, masks))
+    restored = list(fill.fill_video(damaged, masks))
     # The frames on each side of the cut are filled from their own shot.
     for index in (5, 6):
         assert psnr(restored[index], clip[index], masks[index]) > 25.0, index
@@ -100,14 +101,14 @@ def test_a_mask_video_is_followed_frame_by_frame_and_must_be_as_long():
     clean = panned(frames=6)
     masks = moving_square(6, *clean[0].shape[:2])
     with pytest.raises(DreamError, match="mask video has 4 frames"):
-        list(restore.fill_video(clean, masks[:4]))
+        list(fill.fill_video(clean, masks[:4]))
 
 
 def test_a_longer_mask_video_is_used_up_to_the_frames_with_a_warning(caplog):
     clean = panned(frames=5)
     masks = moving_square(7, *clean[0].shape[:2])
-    with caplog.at_level(logging.WARNING, logger="dreamvideo.restore"):
-        assert len(list(restore.fill_video(clean, masks))) == 5
+    with caplog.at_level(logging.WARNING, logger="dreamvideo.fill"):
+        assert len(list(fill.fill_video(clean, masks))) == 5
     assert "more frames than the video" in caplog.text
 
 
@@ -116,8 +117,8 @@ def test_a_longer_mask_video_is_used_up_to_the_frames_with_a_warning(caplog):
 def test_mask_of_another_size_with_the_frames_aspect_is_scaled(caplog):
     small = np.zeros((24, 32), np.uint8)
     small[4:8, 10:20] = 255
-    with caplog.at_level(logging.INFO, logger="dreamvideo.restore"):
-        scaled = restore.as_mask(small, 48, 64)
+    with caplog.at_level(logging.INFO, logger="dreamvideo.fill"):
+        scaled = fill.as_mask(small, 48, 64)
     assert scaled.shape == (48, 64) and scaled.dtype == bool
     assert scaled[8:16, 20:40].all() and scaled.sum() == 8 * 20
     assert "scaled" in caplog.text
@@ -125,35 +126,35 @@ def test_mask_of_another_size_with_the_frames_aspect_is_scaled(caplog):
 
 def test_mask_of_another_shape_is_refused():
     with pytest.raises(DreamError, match="is 50x50 but the frames are 64x48"):
-        restore.as_mask(np.zeros((50, 50), np.uint8), 48, 64)
+        fill.as_mask(np.zeros((50, 50), np.uint8), 48, 64)
 
 
 @pytest.mark.parametrize("value, message", [(0, "no white pixel"), (255, "white everywhere")])
 def test_empty_or_all_white_fixed_mask_is_refused(value, message):
     clean = panned(frames=3)
     with pytest.raises(DreamError, match=message):
-        list(restore.fill_video(clean, np.full((48, 64), value, np.uint8)))
+        list(fill.fill_video(clean, np.full((48, 64), value, np.uint8)))
 
 
 @pytest.mark.parametrize("mask", ["mask.png", np.zeros((4, 4, 2)), np.zeros(5), np.zeros((48, 64), object)])
 def test_a_mask_that_is_not_a_picture_is_refused(mask):
     with pytest.raises(DreamError):
-        restore.as_mask(mask, 48, 64)
+        fill.as_mask(mask, 48, 64)
 
 
 def test_mask_levels_colour_and_float_masks():
     mask = np.zeros((4, 4, 3), np.uint8)
     mask[0, 0] = 255
     mask[1, 1] = 100  # dark grey: not damaged
-    assert restore.as_mask(mask, 4, 4).sum() == 1
-    assert restore.as_mask(np.eye(4, dtype=np.float32), 4, 4).sum() == 4
+    assert fill.as_mask(mask, 4, 4).sum() == 1
+    assert fill.as_mask(np.eye(4, dtype=np.float32), 4, 4).sum() == 4
 
 
 def test_fill_smooth_keeps_known_pixels_and_interpolates_a_ramp():
     ramp = np.tile(np.linspace(0, 100, 32, dtype=np.float32), (32, 1))
     known = np.ones((32, 32), bool)
     known[10:20, 10:20] = False
-    filled = restore.fill_smooth(ramp, known)
+    filled = fill.fill_smooth(ramp, known)
     assert np.array_equal(filled[known], ramp[known])
     assert np.abs(filled[~known] - ramp[~known]).max() < 12.0
 
@@ -167,18 +168,18 @@ def test_a_speck_on_one_frame_is_found_and_a_static_edge_is_not():
     clip = [frame.copy() for _ in range(3)]
     clip[1][20:24, 10:14] = 0  # a speck
     clip[1][5:40, 50] = 250  # a one-frame scratch
-    found = [spots for _, spots in restore.restore_video(clip, dust=True)]
+    found = [spots for _, spots in fill.restore_video(clip, dust=True)]
     assert found[1][20:24, 10:14].all() and found[1][5:40, 50].all()
     assert not found[1][:, 30:34].any()  # the edge
     assert found[1].sum() < 3 * (16 + 35)
     assert not found[0].any() and not found[2].any()  # no neighbour on one side: not searched
-    restored = [frame for frame, _ in restore.restore_video(clip, dust=True)]
+    restored = [frame for frame, _ in fill.restore_video(clip, dust=True)]
     assert np.abs(restored[1].astype(int) - frame)[20:24, 10:14].max() < 20
 
 
 def test_a_moving_object_is_not_dust():
     clean = panned(frames=5)
-    found = [spots for _, spots in restore.restore_video(clean, dust=True)]
+    found = [spots for _, spots in fill.restore_video(clean, dust=True)]
     assert sum(int(f.sum()) for f in found) <= 0.005 * clean[0].shape[0] * clean[0].shape[1] * 5
     big = np.zeros((48, 64), np.float32)
     big[10:40, 10:40] = 100.0  # far larger than a speck, not thin: a flow failure
@@ -187,7 +188,7 @@ def test_a_moving_object_is_not_dust():
 
 def test_restore_video_needs_something_to_do():
     with pytest.raises(DreamError, match="nothing to restore"):
-        list(restore.restore_video(panned(frames=3)))
+        list(fill.restore_video(panned(frames=3)))
 
 
 # -------------------------------------------------------------------------------------------- deflicker
@@ -240,7 +241,7 @@ def test_deep_image_prior_fills_only_the_mask():
     damaged[mask] = 0
     out = restore_still.deep_image_prior(damaged, mask, iterations=30, quiet=True)
     assert out.shape == image.shape and out.dtype == np.uint8
-    grown = restore.grow_mask(mask, restore.GROW)
+    grown = fill.grow_mask(mask, fill.GROW)
     assert np.array_equal(out[~grown], damaged[~grown])
     assert out[mask].mean() > 20  # the black hole was painted over
     with pytest.raises(DreamError, match="iterations"):

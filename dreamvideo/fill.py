@@ -15,7 +15,8 @@ How a damaged pixel of frame t is filled (:func:`fill_video`):
    forward-backward consistency check is kept along the chain. The nearest frames first: at each distance,
    a pixel takes the mean of the frames before and after whose chains are consistent, land inside the
    picture and land outside that frame's own damage; a scene cut ends a chain. The frame before is the
-   already restored one, so what was seen once is carried on for as long as the flow holds it.
+   already restored one (the frames before it are taken as they are), so what was seen once is carried on for
+   as long as the flow holds it, and a frame depends only on the input and the restored frame before it.
 3. What no frame shows is carried from the restored frame before along the flow if it can be (so a guess is
    stable in time), else filled with ``cv2.inpaint`` (Telea).
 """
@@ -47,6 +48,8 @@ GROW = 2
 FLOW_MARGIN = 6
 # A chained pixel is trusted while every step's consistency weight is at least this.
 RELIABLE = 0.5
+# The ring outside a hole whose change from the previous frame a carried guess follows, pixels.
+RING = 3
 # Sigma (pixels) of the blur the flows are judged on by the forward-backward check (as the video carry does).
 CONSISTENCY_FLOW_SIGMA = 3.0
 # The inpainting radius for what no frame shows (OpenCV's Telea method), pixels.
@@ -329,7 +332,7 @@ def _chain(clip: _Clip, target: int, points: tuple[np.ndarray, np.ndarray], dire
             positions = positions + _sample(flow, positions)
         x, y = positions[:, 0], positions[:, 1]
         reliable &= (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
-        if direction < 0 and source in clip.restored:
+        if direction < 0 and source == target - 1 and source in clip.restored:
             image, damage = clip.restored[source], clip.guessed[source]
         else:
             image, damage = clip.frame[source], clip.mask(source)
@@ -374,6 +377,8 @@ def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.
         # What no frame shows: the restored previous frame's guess, carried along the flow, keeps it steady.
         values, reliable = nearest_before
         carried = unknown & reliable
+        if carried.any():
+            values = values + _boundary_change(clip, target, mask, rows, columns)
         out[carried] = values[carried]
         guessed[rows[carried], columns[carried]] = True
         unknown &= ~carried
@@ -385,6 +390,32 @@ def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.
         restored = inpaint(restored, rest)
         guessed |= rest
     return restored, guessed
+
+
+def _boundary_change(clip: _Clip, target: int, mask: np.ndarray, rows: np.ndarray, columns: np.ndarray
+                     ) -> np.ndarray:
+    """How the ring just outside the hole changed from the restored previous frame (carried along the flow) to
+    this one, filled smoothly into the hole: (N, 3) float32 for the pixels (rows, columns). Added to a carried
+    guess, it lets the guess follow its surroundings (a hand passing, a change of light) and stays 0 while
+    they stay as they were, so a guess of a static shot does not change."""
+    frame = clip.frame[target]
+    pair = clip.pair(target - 1)
+    ring = grow_mask(mask, RING) & ~mask
+    y0, y1, x0, x1 = _box(ring | mask, 1, frame.shape)
+    box_ring = ring[y0:y1, x0:x1]
+    ring_rows, ring_columns = np.nonzero(box_ring)
+    rows_full, columns_full = ring_rows + y0, ring_columns + x0
+    positions = np.stack([columns_full, rows_full], axis=-1).astype(np.float32) + pair.backward[rows_full, columns_full]
+    trusted = pair.backward_weight[rows_full, columns_full] >= RELIABLE
+    trusted &= _sample(clip.guessed[target - 1].astype(np.float32), positions) < 0.01
+    change = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    known = np.zeros(box_ring.shape, bool)
+    previous = _sample(clip.restored[target - 1], positions).astype(np.float32)
+    change[ring_rows[trusted], ring_columns[trusted]] = frame[rows_full[trusted], columns_full[trusted]] - previous[trusted]
+    known[ring_rows[trusted], ring_columns[trusted]] = True
+    if not known.any():
+        return np.zeros((rows.size, 3), np.float32)
+    return fill_smooth(change, known)[rows - y0, columns - x0]
 
 
 def fill_video(frames: Iterable[np.ndarray], masks, *, radius: int = FILL_RADIUS, grow: int = GROW,
@@ -410,72 +441,112 @@ def restore_video(frames: Iterable[np.ndarray], mask=None, *, dust: bool = False
     ``dust``: find one-frame outliers (:mod:`dreamvideo.dust`) and fill them too; the first and last frame,
     and a frame next to a scene cut, lack a neighbour on one side and are not searched.
     """
-    from . import dust as dust_module
+    restorer = Restorer(frames, mask, dust=dust, radius=radius, grow=grow, method=method, preset=preset,
+                        dust_threshold=dust_threshold)
+    index = 0
+    while restorer.has(index):
+        restored, _ = restorer.fill(index)
+        yield restored, restorer.dust(index)
+        restorer.forget_before(index)
+        index += 1
+    restorer.finish()
 
-    if mask is None and not dust:
-        raise DreamError("nothing to restore: give a mask, or ask for dust")
-    frames = iter(frames)
-    first = next(frames, None)
-    if first is None:
-        return
-    if not isinstance(first, np.ndarray) or first.ndim != 3 or first.shape[2] != 3:
-        raise DreamError(f"frame 0 must be uint8 (H, W, 3) RGB, got {getattr(first, 'shape', type(first).__name__)}")
-    height, width = first.shape[:2]
-    moving_masks = None if mask is None or isinstance(mask, np.ndarray) or not isinstance(mask, Iterable) \
-        else iter(mask)
-    still = None
-    if mask is not None and moving_masks is None:
-        still = grow_mask(as_mask(mask, height, width), grow)
-        check_fixed_mask(still)
-    moving: dict[int, np.ndarray] = {}
-    found: dict[int, np.ndarray] = {}
-    empty = np.zeros((height, width), bool)
 
-    def given(index: int) -> np.ndarray | None:
-        if moving_masks is None:
-            return still
-        while index not in moving:
-            read = max(moving, default=-1) + 1
-            picture = next(moving_masks, None)
+class Restorer:
+    """The restoration of one stream of frames, frame by frame in order, with a window of ``radius`` frames
+    each side (see :func:`restore_video` for the arguments).
+
+    ``fill(index, previous)`` restores frame ``index``; ``previous``: the restored frame before it and the
+    pixels of it that no frame showed, when they were made elsewhere (a resumed render has them on disk),
+    else those of the last ``fill``. It depends only on the input frames and that previous frame, so a
+    render resumed at any frame makes the same frames as one that never stopped.
+    """
+
+    def __init__(self, frames: Iterable[np.ndarray], mask=None, *, dust: bool = False, radius: int = FILL_RADIUS,
+                 grow: int = GROW, method: str = "dis", preset: str = "medium", dust_threshold: float | None = None):
+        if mask is None and not dust:
+            raise DreamError("nothing to restore: give a mask, or ask for dust")
+        self.radius, self.grow, self.find_dust = radius, grow, dust
+        self.dust_threshold = dust_threshold
+        frames = iter(frames)
+        first = next(frames, None)
+        self._moving_masks = None if mask is None or isinstance(mask, np.ndarray) or not isinstance(mask, Iterable) \
+            else iter(mask)
+        self._still = None
+        self._moving: dict[int, np.ndarray] = {}
+        self._found: dict[int, np.ndarray] = {}
+        self._has_mask = mask is not None
+        if first is not None:
+            if not isinstance(first, np.ndarray) or first.ndim != 3 or first.shape[2] != 3:
+                raise DreamError(f"frame 0 must be uint8 (H, W, 3) RGB, got "
+                                 f"{getattr(first, 'shape', type(first).__name__)}")
+            self.shape = first.shape[:2]
+            if mask is not None and self._moving_masks is None:
+                self._still = grow_mask(as_mask(mask, *self.shape), grow)
+                check_fixed_mask(self._still)
+            self._empty = np.zeros(self.shape, bool)
+        self.clip = _Clip(_chained(first, frames) if first is not None else iter(()), self._damage,
+                          given=self._given if mask is not None else None, method=method, preset=preset)
+
+    def has(self, index: int) -> bool:
+        return self.clip.has(index)
+
+    def _given(self, index: int) -> np.ndarray | None:
+        if self._moving_masks is None:
+            return self._still
+        while index not in self._moving:
+            read = max(self._moving, default=-1) + 1
+            picture = next(self._moving_masks, None)
             if picture is None:
                 raise DreamError(f"the mask video has {read} frames but the video has more; give a mask with "
                                  "the same frame count")
-            moving[read] = grow_mask(as_mask(picture, height, width, f"mask frame {read}"), grow)
-            for key in [k for k in moving if k < index - 2 * radius - 2]:
-                del moving[key]
-        return moving[index]
+            self._moving[read] = grow_mask(as_mask(picture, *self.shape, f"mask frame {read}"), self.grow)
+        return self._moving[index]
 
-    def dust_of(index: int) -> np.ndarray:
-        if index not in found:
-            found[index] = empty
+    def dust(self, index: int) -> np.ndarray:
+        """The dust and scratches found on frame ``index``: (H, W) bool (all False without dust)."""
+        from . import dust as dust_module
+
+        if not self.find_dust:
+            return self._empty
+        if index not in self._found:
+            self._found[index] = self._empty
+            clip = self.clip
             if index > 0 and clip.has(index + 1):
                 before, after = clip.raw(index - 1), clip.raw(index)
                 if not (before[2] or after[2]):
-                    kwargs = {} if dust_threshold is None else {"threshold": dust_threshold}
-                    found[index] = dust_module.detect_dust(clip.frame[index - 1], clip.frame[index],
-                                                           clip.frame[index + 1], before[1], after[0], **kwargs)
-            for key in [k for k in found if k < index - 2 * radius - 2]:
-                del found[key]
-        return found[index]
+                    kwargs = {} if self.dust_threshold is None else {"threshold": self.dust_threshold}
+                    self._found[index] = dust_module.detect_dust(clip.frame[index - 1], clip.frame[index],
+                                                                 clip.frame[index + 1], before[1], after[0], **kwargs)
+        return self._found[index]
 
-    def damage(index: int) -> np.ndarray:
-        known = given(index)
-        if not dust:
+    def _damage(self, index: int) -> np.ndarray:
+        known = self._given(index) if self._has_mask else None
+        if not self.find_dust:
             return known
-        spots = grow_mask(dust_of(index), grow)
+        spots = grow_mask(self.dust(index), self.grow)
         return spots if known is None else known | spots
 
-    clip = _Clip(_chained(first, frames), damage, given=given if mask is not None else None, method=method,
-                 preset=preset)
-    target = 0
-    while clip.has(target):
-        restored, guessed = fill_frame(clip, target, radius)
-        clip.restored[target], clip.guessed[target] = restored, guessed
-        yield restored, (dust_of(target) if dust else empty)
-        clip.forget_before(target - radius)
-        target += 1
-    if moving_masks is not None and next(moving_masks, None) is not None:
-        log.warning("the mask video has more frames than the video; the extra ones were not used")
+    def fill(self, index: int, previous: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """(restored uint8 (H, W, 3), (H, W) bool guessed pixels) of frame ``index`` (see the class)."""
+        if previous is not None and index > 0:
+            self.clip.restored[index - 1], self.clip.guessed[index - 1] = previous
+        restored, guessed = fill_frame(self.clip, index, self.radius)
+        self.clip.restored[index], self.clip.guessed[index] = restored, guessed
+        return restored, guessed
+
+    def forget_before(self, index: int) -> None:
+        """Drop what no frame after ``index`` needs."""
+        self.clip.forget_before(index - self.radius)
+        for store in (self._moving, self._found):
+            for key in [k for k in store if k < index - self.radius - 1]:
+                del store[key]
+
+    def finish(self) -> None:
+        """After the last frame: warn if a mask video had frames left."""
+        if self._moving_masks is not None and next(self._moving_masks, None) is not None:
+            log.warning("the mask video has more frames than the video; the extra ones were not used")
 
 
 def _chained(first, rest):
