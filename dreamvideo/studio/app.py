@@ -54,19 +54,21 @@ def widget(key: str, field: fieldmod.Field, studio):
     import gradio as gr
 
     label, info = field.flag, field.help or None
+    elem_id = "opt-" + key.replace(".", "-").replace("_", "-")  # opt-dream-max-side: for tests and styles
     if key == "dream.model":
         from ..models import list_models
 
-        return gr.Dropdown([spec.name for spec in list_models()], value=field.default, label=label, info=info)
+        return gr.Dropdown([spec.name for spec in list_models()], value=field.default, label=label, info=info,
+                           elem_id=elem_id)
     if field.kind == "bool":
-        return gr.Checkbox(value=bool(field.default), label=label, info=info)
+        return gr.Checkbox(value=bool(field.default), label=label, info=info, elem_id=elem_id)
     if field.kind == "choice":
         choices = list(field.choices)
         if field.default is None:
             choices = [("default", "")] + [(c, c) for c in choices]
-        return gr.Dropdown(choices, value=fieldmod.shown(field.default), label=label, info=info)
+        return gr.Dropdown(choices, value=fieldmod.shown(field.default), label=label, info=info, elem_id=elem_id)
     return gr.Textbox(value=str(fieldmod.shown(field.default)), label=label, info=info, max_lines=1,
-                      placeholder=field.metavar or "")
+                      placeholder=field.metavar or "", elem_id=elem_id)
 
 
 def jobs_html(jobs: list[dict]) -> str:
@@ -111,7 +113,7 @@ def build(studio):
                 upload_note = gr.Markdown(elem_id="upload-note")
                 source = gr.Dropdown(inputs, value=inputs[0] if inputs else None, label="input",
                                      elem_id="source")
-                make = gr.Radio(["dream", "zoom"], value="dream", label="make",
+                make = gr.Radio(["dream", "zoom"], value="dream", label="make", elem_id="make",
                                 info="dream the input (a still or every frame of a video), or an infinite zoom "
                                      "from it (or from noise, with no input)")
                 frame = gr.Slider(0, 1000, value=0, step=1, label="preview frame (videos)")
