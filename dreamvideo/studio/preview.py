@@ -26,13 +26,14 @@ from ..errors import DreamError
 @dataclass
 class PreviewResult:
     image: np.ndarray  # uint8 (H, W, 3) RGB
-    seconds: float  # wall time of the dream itself (reading the frame and loading the model excluded)
+    seconds: float  # wall time of the dream (the first preview of a process includes loading the model)
+    cpu_seconds: float  # CPU time of the preview process for the same
     first: bool  # the first preview of this process: the model was loaded for it
 
 
-def preview_frame(input_path: str | None, frame: int, options: dict) -> tuple[np.ndarray, float]:
+def preview_frame(input_path: str | None, frame: int, options: dict) -> tuple[np.ndarray, float, float]:
     """Dream frame ``frame`` of ``input_path`` (a still: the picture; None: a zoom's noise canvas) with the
-    preview settings; returns uint8 (H, W, 3) RGB and the seconds the dream took."""
+    preview settings; returns uint8 (H, W, 3) RGB, the wall and the CPU seconds the dream took."""
     from .. import api, media
     from ..options import DreamOptions, PREVIEW_MAX_SIDE, preview_options
 
@@ -52,26 +53,25 @@ def preview_frame(input_path: str | None, frame: int, options: dict) -> tuple[np
             raise DreamError(f"frame {frame} is past the end of the video")
     else:
         image = media.resize_max_side(media.read_image(input_path), side)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = api.dream_array(image, **dream, quiet=True)
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def _serve(requests, replies) -> None:
-    """The preview process's loop: pickled (input, frame, options) in, ("ok", image, seconds) or
-    ("error", message, 0) out; ends when the studio closes the pipe."""
+    """The preview process's loop: pickled (input, frame, options) in, ("ok", image, seconds, CPU
+    seconds) or ("error", message, 0, 0) out; ends when the studio closes the pipe."""
     while True:
         try:
             request = pickle.load(requests)
         except EOFError:
             return
         try:
-            image, seconds = preview_frame(*request)
-            reply = ("ok", image, seconds)
+            reply = ("ok", *preview_frame(*request))
         except DreamError as exc:
-            reply = ("error", str(exc), 0.0)
+            reply = ("error", str(exc), 0.0, 0.0)
         except Exception as exc:  # the page shows it; the process serves the next preview
-            reply = ("error", f"preview failed: {type(exc).__name__}: {exc}", 0.0)
+            reply = ("error", f"preview failed: {type(exc).__name__}: {exc}", 0.0, 0.0)
         pickle.dump(reply, replies)
         replies.flush()
 
@@ -97,7 +97,7 @@ class Previewer:
             try:
                 pickle.dump((input_path, frame, options), self._process.stdin)
                 self._process.stdin.flush()
-                status, value, seconds = pickle.load(self._process.stdout)
+                status, value, seconds, cpu_seconds = pickle.load(self._process.stdout)
             except (EOFError, OSError, pickle.UnpicklingError):
                 self._process.kill()
                 self._process.wait()
@@ -106,7 +106,7 @@ class Previewer:
             self._served += 1
         if status == "error":
             raise DreamError(value)
-        return PreviewResult(value, seconds, self._served == 1)
+        return PreviewResult(value, seconds, cpu_seconds, self._served == 1)
 
     def stop(self) -> None:
         with self._lock:

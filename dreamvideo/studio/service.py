@@ -148,7 +148,7 @@ class Studio:
         height, width = result.image.shape[:2]
         note = " (the first preview loads the model)" if result.first else ""
         return result.image, (f"preview of frame {int(frame or 0)}, {width}x{height}: dreamed in "
-                              f"{result.seconds:.1f} s, {total:.1f} s in all{note}")
+                              f"{result.seconds:.1f} s ({result.cpu_seconds:.1f} s of CPU), {total:.1f} s in all{note}")
 
     # -- jobs ----------------------------------------------------------------------------------------
 
