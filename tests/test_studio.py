@@ -11,6 +11,8 @@ import urllib.request
 import numpy as np
 import pytest
 
+pytest.importorskip("gradio")  # the studio's extra; the test extra carries it once the studio has a command
+
 from dreamvideo import media  # noqa: E402
 from dreamvideo.errors import DreamError  # noqa: E402
 from dreamvideo.studio import fields  # noqa: E402
