@@ -2,6 +2,29 @@
 
     import dreamvideo as dv
     dv.dream_image("photo.jpg", "dream.png", steps=10)
+
+The package, from the top down (a module imports only from below itself):
+
+    api.py          the façade: one call per job (every CLI command is one call)
+    cli/            argparse: flags made from the option declarations, one module per command family
+    farm/           Ray: plan (segments), connect, worker, driver
+    video.py, zoom.py, still.py   the recipes: how a frame is carried and dreamed, as a render.Job
+    render.py       the frame loop, run(job), the work folder (resume)
+    renderfile.py   render files: every setting of a render, written beside its output, read back
+    dreaming.py     the cached Dreamer, one frame dreamed with its scheduled settings, cross-fade
+    masks.py        --mask strengths per frame
+    steady.py       the strength hold of carried frames
+    options.py      every option declared once (DreamOptions, VideoOptions, ZoomOptions, FarmOptions)
+    declare.py      how an option is declared and checked; take(), the one "unknown option" error
+    kernel.py       the TensorFlow gradient-ascent kernel: octaves, roll, tiles, step; no I/O
+    objectives.py   what to maximise: layers, channels, guide, style, smoothness; composable
+    models/         backbones: the embedded networks, Keras applications, a user's file; runtime.py: TF
+    motion.py       OpenCV: flow, warp, consistency, blend, scene cuts, affine zoom; colour.py: colour matching
+    metrics.py      warping error (E_warp) and other measures of a render
+    schedules.py    values over time (keyframes); expressions.py: the safe expression compiler
+    media/          still I/O, probing, decoding and encoding on PyAV, one job a module
+    gan/            DCGAN training, latent walks, inversion and morphs
+    errors.py, version.py
 """
 
 import os as _os
@@ -9,11 +32,8 @@ import os as _os
 # TensorFlow's start-up chatter (CUDA probing, oneDNN notices) is not for our users.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: E402,F401
 from .errors import DreamError  # noqa: E402,F401
-from .api import dream_array, dream_files, dream_image  # noqa: E402,F401
+from .api import (dream_array, dream_files, dream_image, gan, list_models, measure, render_file,  # noqa: E402,F401
+                  render_video, render_zoom)
 from .objectives import Objective, guide, layers, style, tv  # noqa: E402,F401
-from .video import render_video  # noqa: E402,F401
-from .zoom import render_zoom  # noqa: E402,F401
-from . import gan  # noqa: E402,F401

@@ -5,7 +5,11 @@
     dv.render_video("clip.mp4", "clip_dream.mp4", max_side=480)
     dv.render_zoom("start.png", "zoom.gif", frames=120, zoom="0:(1.02), 60:(1.05)")
 
-Images returned or accepted as arrays are numpy uint8 (H, W, 3) RGB.
+Every CLI command is one call here: ``dreamvideo INPUT...`` is :func:`dream_files` (one still:
+:func:`dream_image`, one video: :func:`render_video`), ``zoom`` :func:`render_zoom`, ``render``
+:func:`render_file`, ``measure`` :func:`measure`, ``models`` :func:`list_models`, ``gan ...`` the calls of
+:mod:`dreamvideo.gan`. ``objective=`` is accepted wherever ``layer=`` is. Images returned or accepted as
+arrays are numpy uint8 (H, W, 3) RGB.
 """
 
 from __future__ import annotations
@@ -16,24 +20,134 @@ from typing import Sequence
 
 import numpy as np
 
-from .animation import StillJob, dream_still, make_dreamer
-# Older scripts and tests import these helpers from the façade.
-from .animation import MaskSource, check_schedules, dream_frame, log_closeness, to_uint8  # noqa: F401
+from . import gan  # noqa: F401  (dv.gan.train, walk, morph, animate)
+from .declare import declared, refuse_unknown, split, take
 from .errors import DreamError
-from .media import resize_max_side
-from .options import DreamOptions, FarmOptions, default_output, preview_options, preview_output, split_options
+from .options import DreamOptions, FarmOptions, VideoOptions
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DreamOptions", "dream_array", "dream_files", "dream_image", "measure"]
+__all__ = ["dream_array", "dream_files", "dream_image", "gan", "list_models", "measure", "render_file",
+           "render_video", "render_zoom"]
 
 
 def dream_array(image: np.ndarray, **options) -> np.ndarray:
     """Dream one uint8 (H, W, 3) RGB array; returns uint8 (H, W, 3) RGB (resized if ``max_side``)."""
-    opts, rest = split_options(DreamOptions, options)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for dream_array")
+    from .still import dream_still
+
+    opts, = take(options, DreamOptions, what="dream_array")
     return dream_still(image, opts)
+
+
+def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                **options) -> str:
+    """Dream a still image file and write the result; returns the output path.
+
+    Grayscale and RGBA inputs are converted to RGB (alpha is composited over white). Output defaults to
+    ``<stem>_dream.png`` beside the input. ``preview``: a quick look at reduced size and steps, written
+    as ``<name>_preview.<ext>``. Options: those of :class:`~dreamvideo.options.DreamOptions`, and
+    ``workers``/``ray_address`` to dream it on Ray (:class:`~dreamvideo.options.FarmOptions`). A render
+    file with every setting is written beside the output (``<output>.dreamvideo.json``).
+    """
+    return dream_files([input], output, preview=preview, **options)[0]
+
+
+def render_video(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                 **options) -> str:
+    """Dream every frame of a video, carrying the dream along the optical flow; returns the output path.
+
+    Output by extension: ``.mp4`` (H.264 with the source's audio), ``.gif``, ``.webp``, ``.webm``, ``.mov``,
+    or a folder of PNG frames (a path ending in ``/`` or an existing folder). Default: ``<stem>_dream.mp4``
+    beside the input. Options: those of :class:`~dreamvideo.options.DreamOptions`,
+    :class:`~dreamvideo.options.VideoOptions` and :class:`~dreamvideo.options.FarmOptions` (``workers``
+    or ``ray_address`` split the video into segments dreamed on Ray, see :mod:`dreamvideo.farm`).
+    ``preview``: a quick look at reduced size and steps (the first 5 s unless start/end are given),
+    written as ``<name>_preview``.
+    """
+    from .video import prepare_video
+
+    farm_keywords, options = split(options, FarmOptions)
+    farm, = take(farm_keywords, FarmOptions, what="a video")
+    return _render([prepare_video(input, output, options, preview)], farm)[0]
+
+
+def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
+                preview: bool = False, **options) -> str:
+    """Render an infinite-zoom animation; returns the output path.
+
+    input: a start image, or None to start from seeded noise on a ``size`` canvas. output: ``.gif``,
+    ``.mp4``, ``.webp``, ``.webm``, ``.mov`` or a folder of PNGs (default ``<stem>_zoom.gif`` beside the
+    input, or ``zoom.gif``). Options: those of :class:`~dreamvideo.options.DreamOptions` and
+    :class:`~dreamvideo.options.ZoomOptions` (see :mod:`dreamvideo.zoom`).
+    """
+    from .render import run
+    from .zoom import prepare_zoom
+
+    return run(prepare_zoom(input, output, options, preview))
+
+
+def dream_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None = None, *,
+                preview: bool = False, **options) -> list[str]:
+    """Dream several stills and videos with the same options; returns their output paths.
+
+    Each output goes beside its input (``<stem>_dream.png`` / ``.mp4``), or to ``output`` when there is
+    one input. Video options apply to the videos only (given for a single still, one that is not its
+    default is an error). With ``workers`` or ``ray_address`` (see :class:`~dreamvideo.options.FarmOptions`)
+    everything is dreamed on Ray at once: videos in segments, stills as one task each, under one progress
+    bar. Without, one after another in this process.
+    """
+    from . import media
+    from .still import prepare_still
+    from .video import prepare_video
+
+    farm_keywords, video_keywords, dream_keywords, rest = split(options, FarmOptions, VideoOptions, DreamOptions)
+    farm, = take(farm_keywords, FarmOptions, what="dream_files")
+    refuse_unknown(rest, "dream_files")
+    inputs = list(inputs)
+    if not inputs:
+        raise DreamError("no input given")
+    if output is not None and len(inputs) > 1:
+        raise DreamError(f"-o/output names one file, and {len(inputs)} inputs were given: leave it out and "
+                         "each output is written beside its input")
+    if len(inputs) == 1 and not media.is_video_path(inputs[0]):  # with several inputs they apply to the videos
+        defaults = {opt.name: opt.default for opt in declared(VideoOptions)}
+        changed = [k for k, v in video_keywords.items() if v != defaults[k]]
+        if changed:
+            raise DreamError(f"--{changed[0].replace('_', '-')} applies to videos, and {inputs[0]} is a still image")
+    jobs = [prepare_video(path, output, {**dream_keywords, **video_keywords}, preview) if media.is_video_path(path)
+            else prepare_still(path, output, dream_keywords, preview) for path in inputs]
+    return _render(jobs, farm)
+
+
+def _render(jobs: list, farm: FarmOptions) -> list[str]:
+    """Run prepared jobs: on Ray when ``farm`` says so, else one after another in this process (the one
+    place that chooses)."""
+    if farm.distributed:
+        from .farm import render_on_ray
+
+        render_on_ray(jobs, farm)
+        return [job.output for job in jobs]
+    from .render import run
+
+    return [run(job) for job in jobs]
+
+
+def render_file(path: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+                restart: bool = False, quiet: bool = False) -> str:
+    """Render again from a render file (``<output>.dreamvideo.json``); returns the output path.
+
+    ``output``: write there instead of the output the file names; ``preview``: a quick look at reduced
+    size and steps; ``restart``: discard the finished frames of an interrupted render of that output.
+    On the same machine and version the frames come out identical.
+    """
+    from .renderfile import read_render_file
+
+    command, input_path, recorded_output, options = read_render_file(path)
+    options["quiet"] = quiet
+    if command != "still":
+        options["restart"] = restart
+    function = {"still": dream_image, "video": render_video, "zoom": render_zoom}[command]
+    return function(input_path, output or recorded_output, preview=preview, **options)
 
 
 def measure(images: Sequence[str | os.PathLike], **options) -> dict[str, dict[str, float]]:
@@ -43,80 +157,21 @@ def measure(images: Sequence[str | os.PathLike], **options) -> dict[str, dict[st
     Images are read like inputs (``max_side`` applies), so a dream and its input compare fairly.
     """
     from . import media
+    from .dreaming import make_dreamer
 
-    opts, rest = split_options(DreamOptions, options)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for measure")
+    opts, = take(options, DreamOptions, what="measure")
+    if opts.mask is not None:
+        raise DreamError("measure takes no --mask: it compares whole pictures")
     if opts.guide is None and opts.style is None:
         raise DreamError("measure needs a --guide or a --style image to compare with")
     dreamer = make_dreamer(opts)
-    return {str(path): dreamer.closeness(resize_max_side(media.read_image(path), opts.max_side).astype(np.float32))
-            for path in images}
+    return {str(path): dreamer.closeness(media.resize_max_side(media.read_image(path), opts.max_side)
+                                         .astype(np.float32)) for path in images}
 
 
-def dream_image(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
-                **options) -> str:
-    """Dream a still image file and write the result; returns the output path.
+def list_models() -> list:
+    """The registered backbones (:class:`dreamvideo.models.ModelSpec`: name, description, layers, default
+    layers, whether their weights are here offline)."""
+    from .models import list_models as registered
 
-    Grayscale and RGBA inputs are converted to RGB (alpha is composited over white). Output defaults to
-    ``<stem>_dream.png`` beside the input. ``preview``: a quick look at reduced size and steps, written
-    as ``<name>_preview.<ext>``. Options: those of :class:`DreamOptions`, and ``workers``/``ray_address``
-    to dream it on Ray (:class:`dreamvideo.options.FarmOptions`). A render file with every setting is
-    written beside the output (``<output>.dreamvideo.json``, see ``dreamvideo render``).
-    """
-    return dream_files([input], output, preview=preview, **options)[0]
-
-
-def dream_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None = None, *,
-                preview: bool = False, **options) -> list[str]:
-    """Dream several stills and videos with the same options; returns their output paths.
-
-    Each output goes beside its input (``<stem>_dream.png`` / ``.mp4``), or to ``output`` when there is
-    one input. Video options apply to the videos only. With ``workers`` or ``ray_address`` (see
-    :class:`dreamvideo.options.FarmOptions`) everything is dreamed on Ray at once: videos in segments,
-    stills as one task each, under one progress bar. Without, one after another in this process.
-    """
-    from dataclasses import fields
-
-    from . import media
-    from .video import prepare_video, render_job
-
-    farm, options = split_options(FarmOptions, options)
-    farm.check()
-    inputs = list(inputs)
-    if not inputs:
-        raise DreamError("no input given")
-    if output is not None and len(inputs) > 1:
-        raise DreamError(f"-o/output names one file, and {len(inputs)} inputs were given: leave it out and "
-                         "each output is written beside its input")
-    dream_keys = {f.name for f in fields(DreamOptions) if f.init}
-    jobs = [prepare_video(path, output, options, preview) if media.is_video_path(path) else
-            prepare_still(path, output, {k: v for k, v in options.items() if k in dream_keys}, preview)
-            for path in inputs]
-    if farm.distributed:
-        from .farm import render_on_ray
-
-        render_on_ray(jobs, farm)
-    else:
-        for job in jobs:
-            if isinstance(job, StillJob):
-                job.write(dream_still(job.read(), job.opts))
-            else:
-                render_job(job)
-    return [job.output for job in jobs]
-
-
-def prepare_still(input, output, options: dict, preview: bool = False) -> StillJob:
-    """Check a still render's options and output (DreamError on any problem) without dreaming."""
-    from . import media
-
-    output = str(output) if output is not None else default_output(input, ".png")
-    if preview:
-        options, output = preview_options(options), preview_output(output)
-    opts, rest = split_options(DreamOptions, options)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for a still image")
-    kind = media.check_output(output, input)
-    if kind != "image":
-        raise DreamError(f"cannot write a still image to {output}: use .png, .jpg or another image extension")
-    return StillJob(str(input), output, opts)
+    return registered()

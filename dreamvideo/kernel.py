@@ -41,11 +41,9 @@ import numpy as np
 from .errors import DreamError
 from .models import FeatureModel
 from .objectives import Objective
+from .options import NORMALIZATIONS, RANGE_LIMITS, DreamOptions
 
 logger = logging.getLogger(__name__)
-
-NORMALIZATIONS = ("mean", "lap")
-RANGE_LIMITS = ("clip", "soft")
 # Square root of the RGB covariance of ImageNet photos (RGB in [0, 1]), columns along its principal axes
 # (lightness first, then two chroma axes), as published with the feature-visualisation work of Olah,
 # Mordvintsev and Schubert (2017). Its columns are orthogonal: C^T C is diagonal.
@@ -183,11 +181,13 @@ class Dreamer:
         activations = self._features_by_layer(tf.constant(np.asarray(image, np.float32)[None]))
         return closeness(self.objective, activations, self._targets)
 
-    def dream(self, image: np.ndarray, *, octaves: int = 3, octave_scale: float = 1.4, steps: int = 10,
-              step_size: float = 1.5, seed: int | None = 0, weights: Sequence[float] | None = None,
-              strength: np.ndarray | None = None, rng: np.random.Generator | None = None,
-              dream_octaves: int | None = None, normalize: str = "mean", decorrelate: bool = False,
-              range_limit: str = "clip") -> np.ndarray:
+    def dream(self, image: np.ndarray, *, octaves: int = DreamOptions.octaves,
+              octave_scale: float = DreamOptions.octave_scale, steps: int = DreamOptions.steps,
+              step_size: float = DreamOptions.step_size, seed: int | None = DreamOptions.seed,
+              weights: Sequence[float] | None = None, strength: np.ndarray | None = None,
+              rng: np.random.Generator | None = None, dream_octaves: int | None = None,
+              normalize: str = DreamOptions.normalize, decorrelate: bool = DreamOptions.decorrelate,
+              range_limit: str = DreamOptions.range_limit) -> np.ndarray:
         """Dream ``image`` and return the result.
 
         image: (H, W, 3) RGB, uint8 0-255 or float32 in [0, 255]. Returns float32 (H, W, 3) in [0, 255].

@@ -1,4 +1,5 @@
-"""Options shared by every command: the dream options, their checks, and their plain (JSON) forms.
+"""Every option of the renders, declared once (see :mod:`dreamvideo.declare`): the CLI's flags, the API's
+keywords, the render files' fields, the studio's form and the checks are all made from these classes.
 
 Plain functions of their inputs: no TensorFlow, no I/O beyond checking that a named file exists.
 """
@@ -6,84 +7,120 @@ Plain functions of their inputs: no TensorFlow, no I/O beyond checking that a na
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
-from fractions import Fraction
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from .declare import Options, option
 from .errors import DreamError
 from .models import DEFAULT_MODEL, REGISTRY, is_model_file
+from .motion import DIS_PRESETS, FLOW_METHODS
 from .objectives import Objective, as_objective
+
+# Gradient step shapes the kernel knows (see dreamvideo.kernel).
+NORMALIZATIONS = ("mean", "lap")
+RANGE_LIMITS = ("clip", "soft")
+
+DREAM = "dream (model and gradient ascent)"
+VIDEO = "video (ignored for stills)"
+ZOOM = "zoom"
+OUTPUT = "animation output"
+FARM = 'render farm (Ray; pip install "dreamvideo[ray]")'
+
+# A carried frame already holds the dream: this share of --steps keeps it alive (see --carried-steps).
+# Each frame keeps blend * weight of the previous dream and adds these few steps; scripts/benchmark_video.py
+# measures how strong the carried dream settles with it (at the defaults, 0.9-1.0x an independent dream).
+VIDEO_CARRIED_SHARE = 0.2
+# Each zoom frame must invent new detail where the picture was magnified: a larger share than a video's.
+ZOOM_CARRIED_SHARE = 0.3
 
 
 @dataclass
-class DreamOptions:
+class DreamOptions(Options):
     """The kernel, model and objective options shared by every command (the CLI's common flags).
 
-    The objective is built from ``layer`` (specs, see :mod:`dreamvideo.objectives`, or an Objective),
-    ``guide``/``style`` images with their weights and layers, and ``tv`` (smoothing: subtracts ``tv``
-    times the total variation). Without ``layer``, the model's default layers are dreamed unless a guide
-    or style is given, which then leads alone. ``mask``: a grayscale image or video scaling how strongly
-    each pixel is dreamed (black: untouched, white: full strength). ``normalize``, ``decorrelate`` and
-    ``range_limit`` shape each gradient step (see :mod:`dreamvideo.kernel`).
+    The objective is built from ``layer`` (specs, see :mod:`dreamvideo.objectives`, or an Objective; the
+    API also takes it as ``objective=``), ``guide``/``style`` images with their weights and layers, and
+    ``tv``. Without ``layer``, the model's default layers are dreamed unless a guide or style is given,
+    which then leads alone. ``normalize``, ``decorrelate`` and ``range_limit`` shape each gradient step
+    (see :mod:`dreamvideo.kernel`).
     """
 
-    model: str = DEFAULT_MODEL
-    layer: Any = None
-    guide: str | None = None
-    guide_weight: Any = 1.0
-    guide_layer: Any = None
-    style: str | None = None
-    style_weight: Any = 1.0
-    style_layer: Any = None
-    tv: Any = 0.0
-    mask: str | None = None
-    octaves: Any = 4
-    octave_scale: Any = 1.4
-    steps: Any = 6
-    step_size: Any = 2.0
-    seed: int = 0
-    max_side: int | None = None
-    precision: str = "auto"
-    tile_size: int = 512
-    normalize: str = "mean"
-    decorrelate: bool = True
-    range_limit: str = "soft"
-    quiet: bool = False
+    model: str = option(DEFAULT_MODEL, "backbone: vgg16 (default, embedded, offline), inception_v3, vgg19, "
+                        "vgg16_imagenet (ImageNet weights, downloaded once), or a .keras file; see 'dreamvideo models'",
+                        "text", group=DREAM, metavar="NAME|FILE")
+    layer: Any = option(None, "layer to amplify, repeatable: NAME, NAME:WEIGHT, NAME/CHANNELS[:WEIGHT] (channels "
+                        "like 12 or 12,40-47; WEIGHT a number or keyframes). Default: the model's own (vgg16: "
+                        "block4_conv3)", "objective", group=DREAM, metavar="SPEC", recorded=False)
+    guide: str | None = option(None, "steer the dream toward this image's features (Google's guided DeepDream); "
+                               "without --layer the guide leads alone", "path", group=DREAM, metavar="IMAGE",
+                               recorded=False)
+    guide_weight: Any = option(1.0, "weight of the guide term (number or keyframes)", "schedule", group=DREAM,
+                               metavar="X", recorded=False)
+    guide_layer: Any = option(None, "layer(s) compared with the guide, repeatable (default: the model's dream "
+                              "layers)", "list", group=DREAM, metavar="NAME", recorded=False)
+    style: str | None = option(None, "paint this image's style (Gram matrices of its features, Gatys et al.); "
+                               "without --layer the style leads alone", "path", group=DREAM, metavar="IMAGE",
+                               recorded=False)
+    style_weight: Any = option(1.0, "weight of the style term (number or keyframes)", "schedule", group=DREAM,
+                               metavar="X", recorded=False)
+    style_layer: Any = option(None, "layer(s) whose Gram matrices are matched, repeatable (default for vgg: "
+                              "block1_conv1 ... block5_conv1)", "list", group=DREAM, metavar="NAME", recorded=False)
+    tv: Any = option(0.0, "smoothing: subtract X times the total variation", "schedule", group=DREAM, metavar="X",
+                     recorded=False)
+    mask: str | None = option(None, "grayscale mask scaling how strongly each pixel is dreamed: black untouched, "
+                              "white full; a video mask needs the same frame count as the render", "path",
+                              group=DREAM, metavar="IMAGE|VIDEO")
+    octaves: Any = option(4, "number of scales, smallest first", "schedule", integer=True, minimum=1, group=DREAM,
+                          metavar="N")
+    octave_scale: Any = option(1.4, "size ratio between octaves, above 1", "schedule", group=DREAM, metavar="X")
+    steps: Any = option(6, "gradient steps per octave", "schedule", integer=True, minimum=1, group=DREAM,
+                        metavar="N")
+    step_size: Any = option(2.0, "step length in 0-255 pixel units along the normalised gradient", "schedule",
+                            positive=True, group=DREAM, metavar="X")
+    seed: int = option(0, "random seed; same seed, same result", "seed", group=DREAM)
+    max_side: int | None = option(None, "downscale so the longest side is at most PX pixels", "int", group=DREAM,
+                                  metavar="PX")
+    precision: str = option("auto", "compute type: auto = bfloat16 where the CPU has bf16 instructions", "choice",
+                            choices=("auto", "float32", "bfloat16"), group=DREAM)
+    tile_size: int = option(512, "largest tile fed to the network at once; bounds memory", "int", group=DREAM,
+                            metavar="PX")
+    normalize: str = option("mean", "gradient normalisation: mean (divide by its mean absolute value) or lap "
+                            "(every band of a Laplacian pyramid at equal strength, as Google's 2015 notebook; "
+                            "larger, smoother patterns)", "choice", choices=NORMALIZATIONS, group=DREAM)
+    decorrelate: bool = option(True, "take steps in a colour-decorrelated space (ImageNet's colour covariance): "
+                               "mostly lightness, natural colours instead of neon halos", "bool", group=DREAM)
+    range_limit: str = option("soft", "keep pixels in 0-255: clip, or soft (steps shrink near 0 and 255, so "
+                              "colours do not pile up clipped)", "choice", choices=RANGE_LIMITS, group=DREAM)
+    quiet: bool = option(False, "no progress bar or messages", "bool", group=DREAM, recorded=False,
+                        aliases=("-q",))
     objective: Objective = field(init=False, repr=False, default=None)
 
     def __post_init__(self):
         if self.model not in REGISTRY and not is_model_file(str(self.model)):
             raise DreamError(f"unknown model {self.model!r}: choose one of {', '.join(REGISTRY)} "
                              "or give the path of a .keras model file")
+        super().__post_init__()
         self.objective = build_objective(self)
-        check_positive_int("max side", self.max_side, allow_none=True)
-        check_positive_int("tile size", self.tile_size)
-        from .kernel import check_step_shape
-
-        check_step_shape(normalize=self.normalize, decorrelate=self.decorrelate, range_limit=self.range_limit)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise DreamError(f"seed must be a whole number, got {self.seed!r}")
         if self.mask is not None and not os.path.isfile(self.mask):
             raise DreamError(f"mask file not found: {self.mask}")
 
-    def resolved(self, frames: int | None = None) -> dict:
-        """The options as plain JSON values, for render files and resume checks.
+    def check_schedules(self, frames: int) -> None:
+        super().check_schedules(frames)
+        scales = self.schedule("octave_scale")
+        for frame in range(frames):
+            if scales(frame) <= 1.0:
+                raise DreamError(f"octave scale must be above 1, but is {scales(frame)} at frame {frame}")
 
-        Schedules stay keyframe strings; Python callables are written frame by frame (``frames``).
-        The objective is saved whole, so ``layer``, ``guide``... are folded into it.
-        """
-        folded = {"layer", "guide", "guide_weight", "guide_layer", "style", "style_weight", "style_layer", "tv",
-                  "quiet"}
-        out = {f.name: plain_value(getattr(self, f.name), frames) for f in fields(self)
-               if f.init and f.name not in folded}
-        out["objective"] = self.objective.to_dicts(frames)
-        return out
+    def recorded(self, frames: int | None = None) -> dict:
+        """The options as plain JSON values, for render files and resume checks. The objective is saved
+        whole, so ``layer``, ``guide``, ``style`` and ``tv`` are folded into it."""
+        return {**super().recorded(frames), "objective": self.objective.to_dicts(frames)}
+
+    resolved = recorded
 
 
-def build_objective(opts: "DreamOptions") -> Objective:
+def build_objective(opts: DreamOptions) -> Objective:
     """The objective that ``opts`` describe (see :class:`DreamOptions`)."""
     from . import objectives
 
@@ -96,16 +133,13 @@ def build_objective(opts: "DreamOptions") -> Objective:
         objective = as_objective(opts.layer or None, spec.default_layers if spec else ())
     else:
         objective = None
-    from .schedules import as_schedule
-
     for kind, image, weight, layer_names in (("guide", opts.guide, opts.guide_weight, opts.guide_layer),
                                              ("style", opts.style, opts.style_weight, opts.style_layer)):
         if image is None:
-            as_schedule(weight, name=f"{kind} weight")  # a malformed weight is a mistake even without its image
             continue
         term = getattr(objectives, kind)(image, layer_names, weight)
         objective = term if objective is None else objective + term
-    tv_weight = as_schedule(opts.tv, name="tv")
+    tv_weight = opts.schedule("tv")
     if not (tv_weight.is_constant and tv_weight(0) == 0.0):
         objective = objective - objectives.tv(opts.tv)
     spec = REGISTRY.get(opts.model)
@@ -116,62 +150,157 @@ def build_objective(opts: "DreamOptions") -> Objective:
     return objectives.with_default_layers(objective, dream_layers, style_layers)
 
 
-def check_quality(quality) -> None:
-    """MP4 quality is an H.264 CRF: a whole number from 0 (lossless) to 51 (worst)."""
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 51:
-        raise DreamError(f"quality {quality!r} is not an H.264 CRF: give a whole number from 0 (best) to 51")
+@dataclass
+class OutputOptions(Options):
+    """How an animation is encoded, and whether an interrupted render of it starts over."""
+
+    quality: int = option(18, "MP4/WebM quality: the H.264/HEVC/VP9 CRF, 0 (lossless) to 51 (worst)", "count",
+                          maximum=51, group=OUTPUT, metavar="CRF")
+    codec: str | None = option(None, "video codec of an .mp4: h264 (default) or hevc (smaller files, slower to "
+                               "encode; frames at least 64 px wide)", "choice", choices=("h264", "hevc"),
+                               group=OUTPUT)
+    restart: bool = option(False, "discard finished frames of an earlier, interrupted render of this output",
+                           "bool", group=OUTPUT, recorded=False)
 
 
-def check_positive_int(name: str, value, *, allow_none=False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise DreamError(f"{name} must be a whole number of at least 1, got {value!r}")
+@dataclass
+class CarryOptions(Options):
+    """How a video's previous dream is carried onto each new frame (the video recipe's own options; a GAN
+    animation dreamed as a video takes them too)."""
+
+    blend: Any = option(0.9, "share of the previous dream, carried by optical flow, in each new frame's start "
+                        "image, 0..1; 0 dreams every frame independently", "schedule", minimum=0.0, maximum=1.0,
+                        group=VIDEO, metavar="X")
+    carried_steps: Any = option(None, f"steps per octave for carried frames (default: {VIDEO_CARRIED_SHARE:.0%} of "
+                                "--steps, at least 1); the first frame and frames after a scene cut use --steps",
+                                "schedule", integer=True, minimum=1, group=VIDEO, metavar="N")
+    carried_octaves: int | str | None = option(
+        2, "carried frames dream only the N octaves just below the full size and add their changes, scaled up, "
+        "to the carried frame: the full size costs most and the carried dream already holds its fine detail, the "
+        "smallest octaves its coarse shapes; 'all' dreams every octave, the full size included", "int_or_all",
+        nullable=True, group=VIDEO, metavar="N")
+    anchor: float = option(0.5, "0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) "
+                           "given back to the new source frame each frame, so colour casts do not build up",
+                           "number", minimum=0.0, maximum=1.0, group=VIDEO, metavar="X")
+    colour_match: float = option(0.0, "0..1: pull each dreamed frame's CIELAB mean and spread toward its source "
+                                 "frame's", "number", minimum=0.0, maximum=1.0, group=VIDEO, metavar="X")
+    # Half the strength error corrected a frame (in log terms): the windows stay as flat as with a full
+    # correction, and the frame-to-frame strength wobbles less (128 px, 200 frames: 1.3% against 1.5% on the
+    # generated clip, 2.2% against 3.1% on cityCC0.mpg).
+    steady: float = option(0.5, "0..1: hold carried frames at the dream strength of their shot's first full "
+                           "dream, correcting this share of the difference each frame, so long clips neither "
+                           "build up nor fade; 0 lets the dream settle where it will", "number", minimum=0.0,
+                           maximum=1.0, group=VIDEO, metavar="X")
+    flow: str = option("dis", "optical flow method", "choice", choices=FLOW_METHODS, group=VIDEO)
+    flow_preset: str = option("medium", "DIS flow preset", "choice", choices=tuple(DIS_PRESETS), group=VIDEO)
 
 
-def split_options(cls, kwargs: dict):
-    """Split ``kwargs`` into a ``cls`` instance (its fields) and the rest."""
-    names = {f.name for f in fields(cls) if f.init}
-    return cls(**{k: v for k, v in kwargs.items() if k in names}), {k: v for k, v in kwargs.items()
-                                                                      if k not in names}
+@dataclass
+class VideoOptions(CarryOptions, OutputOptions):
+    """Options of ``dreamvideo VIDEO`` beyond the dream options (the CLI's video flags)."""
+
+    start: Any = option(None, "start at T: seconds (12.5) or a frame number (300f)", "text", group=VIDEO,
+                        metavar="T")
+    end: Any = option(None, "stop before T: seconds (20) or a frame number (480f)", "text", group=VIDEO,
+                      metavar="T")
+    fps: Any = option(None, "resample to this frame rate (25, 29.97, 30000/1001); default: the source's exact "
+                      "rate", "fps", group=VIDEO, metavar="RATE")
 
 
-def parse_fps(value) -> Fraction | None:
-    """--fps as an exact fraction: 25, 29.97 or 30000/1001."""
+@dataclass
+class ZoomOptions(OutputOptions):
+    """Options of ``dreamvideo zoom`` beyond the dream options (see :mod:`dreamvideo.zoom`)."""
 
-    if value is None:
-        return None
-    try:
-        fps = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        raise DreamError(f"fps {value!r} is not a number: give e.g. 25, 29.97 or 30000/1001") from None
-    if fps <= 0:
-        raise DreamError(f"fps must be positive, got {value!r}")
-    return fps
+    frames: int = option(120, "frames to render", "int", group=ZOOM)
+    fps: Any = option(24, "frame rate of the output", "fps", group=ZOOM, metavar="RATE")
+    size: str = option("512x512", "canvas when starting from noise (--max-side caps it)", "text", group=ZOOM,
+                       metavar="WxH")
+    zoom: Any = option(1.02, "magnification per frame, above 0; above 1 moves in", "schedule", positive=True,
+                       group=ZOOM, metavar="X")
+    angle: Any = option(0.0, "rotation per frame in degrees, counter-clockwise", "schedule", group=ZOOM,
+                        metavar="DEG")
+    translate_x: Any = option(0.0, "shift per frame in pixels, positive moves the picture right", "schedule",
+                              group=ZOOM, metavar="PX")
+    translate_y: Any = option(0.0, "shift per frame in pixels, positive moves the picture down", "schedule",
+                              group=ZOOM, metavar="PX")
+    center_x: Any = option(0.5, "zoom centre as a fraction of the width", "schedule", group=ZOOM, metavar="X")
+    center_y: Any = option(0.5, "zoom centre as a fraction of the height", "schedule", group=ZOOM, metavar="Y")
+    carried_steps: Any = option(None, f"steps per octave after the first frame (default: {ZOOM_CARRIED_SHARE:.0%} "
+                                "of --steps, at least 1)", "schedule", integer=True, minimum=1, group=ZOOM,
+                                metavar="N")
+    colour_match: Any = option(1.0, "pull each frame's LAB colour statistics toward the reference, 0 (off) to 1",
+                               "schedule", minimum=0.0, maximum=1.0, group=ZOOM, metavar="X")
+    colour_reference: str | None = option(None, "image whose colours to keep (default: the first frame)", "path",
+                                          group=ZOOM, metavar="IMAGE")
+    loop: bool = option(False, "make the animation loop seamlessly (renders --loop-fade extra frames and "
+                        "cross-fades them into the head)", "bool", group=ZOOM)
+    loop_fade: int | None = option(None, "frames cross-faded for --loop (default: a quarter of --frames, at most "
+                                   "24)", "int", group=ZOOM, metavar="N")
+    interpolation: str = option("lanczos", "resampling of the per-frame warp", "choice",
+                                choices=("lanczos", "cubic", "linear"), group=ZOOM)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.loop and self.loop_fade is not None and not 0 < self.loop_fade < self.frames:
+            raise DreamError(f"loop fade must be between 1 and frames - 1 ({self.frames - 1}), got {self.loop_fade}")
+
+    @property
+    def fade(self) -> int:
+        """Frames rendered past the end and cross-faded into the head (0 without ``loop``)."""
+        if not self.loop:
+            return 0
+        fade = self.loop_fade if self.loop_fade is not None else min(24, max(1, self.frames // 4))
+        if not 0 < fade < self.frames:
+            raise DreamError(f"loop fade must be between 1 and frames - 1 ({self.frames - 1}), got {fade}")
+        return fade
 
 
-def plain_value(value, frames: int | None = None):
-    """A JSON-able form of an option: numbers, strings and lists stay; schedules become keyframe text."""
-    from .schedules import Schedule, as_schedule
-
-    if value is None or isinstance(value, (int, float, str, bool)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [plain_value(v, frames) for v in value]
-    if isinstance(value, Schedule) or callable(value):
-        return as_schedule(value).to_text(frames=frames)
-    return str(value)
-
-
-def package_version() -> str:
-    from . import __version__
-
-    return __version__
+# Segment defaults of the render farm, measured by scripts/benchmark_distributed.py --quick --sweep
+# (samples/coffee_pan.mp4 at 128x96, --segment 16, 2 seams): worst seam pair's E_warp / median of the
+# pairs inside segments, and dream strength after / before each seam:
+#   warmup 0, overlap 0: 25.7, 0.59-0.60;  4, 2: 3.27, 0.82-0.83;  8, 4: 1.75, 0.91-0.94;
+#   12, 8: 1.18, 0.96-0.99 (targets <= 1.5 and within 10%); the single process on the same pairs: 1.08.
+# At the default dream settings (320x240, --segment 16), 12 and 8 gave 1.18-1.32 (the single process on the
+# same pairs: 1.15-1.18) and 0.93-0.96 strength; 12 + 8 frames a seam cost 1.08 frames dreamed per frame
+# written for a 1-minute 30 fps clip on 8 workers.
+FARM_WARMUP = 12
+FARM_OVERLAP = 8
 
 
-def file_identity(path) -> dict:
-    stat = os.stat(path)
-    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+@dataclass
+class FarmOptions(Options):
+    """Options of a render on Ray (the CLI's farm flags); see :mod:`dreamvideo.farm`. Without ``workers``
+    or ``ray_address`` the render is one process and Ray is not imported."""
+
+    workers: int | None = option(None, "start a local Ray with N workers (listening on 127.0.0.1 "
+                                 "only), each with cores/N TensorFlow threads; a video is split into segments dreamed "
+                                 "in parallel", "int", group=FARM, metavar="N", recorded=False)
+    ray_address: str | None = option(None, "join a running Ray cluster instead: auto (this machine's 'ray "
+                                     "start'), host:6379 or ray://host:10001", "text", group=FARM,
+                                     metavar="ADDRESS", recorded=False, aliases=("--ray",))
+    segment: int | None = option(None, "frames per segment (default: the frames split evenly over the workers, "
+                                 "in rounds of at most 240 frames a segment)", "int", group=FARM, metavar="FRAMES")
+    warmup: int = option(FARM_WARMUP, "frames a segment dreams before its first one, not written", "count",
+                         group=FARM, metavar="FRAMES")
+    overlap: int = option(FARM_OVERLAP, "frames cross-faded with the previous segment at each seam", "count",
+                          group=FARM, metavar="FRAMES")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.segment is not None and self.segment <= self.overlap:
+            raise DreamError(f"segment ({self.segment} frames) must be longer than the overlap "
+                             f"({self.overlap} frames): give a larger --segment or a smaller --overlap")
+        if self.workers is not None and self.ray_address is not None:
+            raise DreamError("give --workers (a local Ray) or --ray ADDRESS (a running cluster), not both")
+        if self.ray_address is not None and not str(self.ray_address).strip():
+            raise DreamError("--ray needs an address: auto, host:port or ray://host:10001")
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers is not None or self.ray_address is not None
+
+
+# -------------------------------------------------------------------------------- outputs and previews
 
 
 def default_output(input_path: str | os.PathLike, suffix: str) -> str:
@@ -181,8 +310,6 @@ def default_output(input_path: str | os.PathLike, suffix: str) -> str:
 
 
 PREVIEW_MAX_SIDE = 256
-
-
 PREVIEW_SECONDS = 5
 
 
@@ -208,52 +335,3 @@ def preview_output(output: str) -> str:
         return output.rstrip("/\\") + "_preview/"
     path = Path(output)
     return str(path.with_name(f"{path.stem}_preview{path.suffix}"))
-
-
-# Segment defaults of the render farm, measured by scripts/benchmark_distributed.py --quick --sweep
-# (samples/coffee_pan.mp4 at 128x96, --segment 16, 2 seams): worst seam pair's E_warp / median of the
-# pairs inside segments, and dream strength after / before each seam:
-#   warmup 0, overlap 0: 25.7, 0.59-0.60;  4, 2: 3.27, 0.82-0.83;  8, 4: 1.75, 0.91-0.94;
-#   12, 8: 1.18, 0.96-0.99 (targets <= 1.5 and within 10%); the single process on the same pairs: 1.08.
-# At the default dream settings (320x240, --segment 16), 12 and 8 gave 1.18-1.32 (the single process on
-# the same pairs: 1.15-1.18) and 0.93-0.96 in two runs (before and after the video defaults of issue 9). 12 + 8 frames a seam cost 1.08 frames dreamed per frame written for a 1-minute 30 fps clip
-# on 8 workers.
-FARM_WARMUP = 12
-FARM_OVERLAP = 8
-
-
-@dataclass
-class FarmOptions:
-    """Options of a render on Ray (the CLI's farm flags); see :mod:`dreamvideo.farm`.
-
-    ``workers``: start a local Ray (loopback only) with this many workers; ``ray_address``: join a running
-    cluster instead (``auto`` or ``ray://host:10001``). Without either the render is one process and Ray is
-    not imported. ``segment``: frames per segment (default: the frames split evenly over the workers, in
-    rounds of at most 240 frames a segment); ``warmup``: frames each segment dreams before its first one (not written); ``overlap``:
-    frames cross-faded with the previous segment at each seam.
-    """
-
-    workers: int | None = None
-    ray_address: str | None = None
-    segment: int | None = None
-    warmup: int = FARM_WARMUP
-    overlap: int = FARM_OVERLAP
-
-    @property
-    def distributed(self) -> bool:
-        return self.workers is not None or self.ray_address is not None
-
-    def check(self) -> None:
-        check_positive_int("workers", self.workers, allow_none=True)
-        check_positive_int("segment", self.segment, allow_none=True)
-        for name in ("warmup", "overlap"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise DreamError(f"{name} must be a whole number of at least 0, got {value!r}")
-        if self.segment is not None and self.segment <= self.overlap:
-            raise DreamError(f"segment ({self.segment} frames) must be longer than the overlap "
-                             f"({self.overlap} frames): give a larger --segment or a smaller --overlap")
-        if self.workers is not None and self.ray_address is not None:
-            raise DreamError("give --workers (a local Ray) or --ray ADDRESS (a running cluster), not both")
-        if self.ray_address is not None and not str(self.ray_address).strip():
-            raise DreamError("--ray needs an address: auto, host:port or ray://host:10001")

@@ -3,11 +3,15 @@
 Only this module knows about time. Each output frame is made the same way whatever the source:
 
 * a *source* yields frames (a video's decoded frames; for a zoom, nothing after the first);
-* a *carry* callable turns (frame index, source frame, previous source frame, previous dream) into the
-  image the kernel starts from, and says how many steps it needs;
+* a *recipe* (video, zoom, still) says how a frame is made: its *carry* turns (frame index, source frame,
+  previous source frame, previous dream) into the image the kernel starts from and the steps it needs,
+  its *dream* runs the kernel on that, and its *state* is what they keep between frames;
 * the dream kernel runs; the result is quantised to uint8 once, so what is carried, stored and encoded
   is the same array whether a render ran in one go or was resumed;
 * the *sink* encodes frames as they come.
+
+A *job* (:class:`Job`) is one render, checked before any work: its output, its frames, its recipe and its
+sink. :func:`run` renders any job in this process; the render farm takes the same jobs.
 
 Resume: every finished frame is stored as a PNG in a work folder beside the output
 (``.<output name>.dreamvideo-work/``) together with the render's resolved settings and, when the recipe
@@ -26,11 +30,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
 from .errors import DreamError
+from .version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,79 @@ class CarryResult:
 Carry = Callable[[int, np.ndarray, "np.ndarray | None", "np.ndarray | None"], "CarryResult | None"]
 # dream(frame_index, carry_result) -> uint8 (H, W, 3)
 DreamFn = Callable[[int, CarryResult], np.ndarray]
+
+
+class Recipe(NamedTuple):
+    """How a render makes each frame: ``carry`` and ``dream`` (see above) and ``state``, what they keep
+    between frames (an object with ``snapshot() -> dict`` and ``restore(dict | None)``), or None."""
+
+    carry: Carry
+    dream: DreamFn
+    state: object = None
+
+
+class Job:
+    """One render, checked and resolved before any frame is dreamed. A recipe module's job provides:
+
+    ``output``, ``total`` (frames it writes), ``restart``, ``quiet``, ``description`` (the progress bar's),
+    ``splittable`` (whether its frames can be dreamed in independent segments: a video's can, a zoom's
+    cannot, each frame feeding the next), ``resumable`` (whether finished frames are kept in a work folder),
+    and the methods below.
+    """
+
+    description = "dreaming"
+    progress = True  # a progress bar over the frames (a still of one frame has none)
+    splittable = False
+    resumable = True
+
+    def settings(self) -> dict:
+        """The resolved settings that decide the frames (what a resumed render must match)."""
+        raise NotImplementedError
+
+    def frames(self, first: int = 0, stop: int | None = None) -> Iterable:
+        """The source frames [first, stop): uint8 (H, W, 3) RGB, or None where the recipe has no source."""
+        raise NotImplementedError
+
+    def recipe(self, first: int = 0, mask=None) -> Recipe:
+        """The recipe of this render, from render frame ``first`` (``mask``: per-frame strengths to use
+        instead of reading the mask file, as a farm worker gets them)."""
+        raise NotImplementedError
+
+    def open_sink(self, store: "FrameStore | None"):
+        """The output, as a context manager with ``write(frame)``; ``store`` holds the finished frames."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """After the last frame: write the render file."""
+
+
+def run(job: Job) -> str:
+    """Render ``job`` in this process, resuming from its work folder; returns the output path."""
+    recipe = job.recipe()
+    store = FrameStore(job.output, job.settings(), restart=job.restart) if job.resumable else None
+    try:
+        with job.open_sink(store) as sink:
+            run_loop(job.frames(), recipe, sink, store, total=job.total, quiet=job.quiet or not job.progress,
+                     description=job.description)
+    except BaseException:
+        if store is not None and store.finished() == 0:
+            store.remove()  # nothing to resume: leave nothing behind
+        raise
+    if store is not None:
+        store.remove()
+    job.finish()
+    return job.output
+
+
+def file_identity(path) -> dict:
+    """What identifies an input file for resuming: its resolved path, size and modification time."""
+    stat = os.stat(path)
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+
+
+def resume_settings(output: str, source: dict, recorded: dict) -> dict:
+    """What a work folder's frames were made with: the version, the output, the source, the options."""
+    return {"version": __version__, "output": output, **source, **recorded}
 
 
 class FrameStore:
@@ -136,31 +214,20 @@ def _first_difference(stored, current) -> str:
     return "unknown difference"
 
 
-def run_loop(source: Iterable[np.ndarray], carry: Carry, dream: DreamFn, sink, store: FrameStore | None,
-             *, total: int | None = None, quiet: bool = False, description: str = "dreaming",
-             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None, first_index: int = 0,
-             state=None) -> int:
+def run_loop(source: Iterable, recipe: Recipe, sink, store: FrameStore | None, *, total: int | None = None,
+             quiet: bool = False, description: str = "dreaming", first_index: int = 0,
+             on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> int:
     """Run the frame loop until the source ends; returns the number of frames written to the sink.
 
-    source: uint8 (H, W, 3) RGB frames. Frames already in ``store`` are not dreamed again: they are
-    read back, written to the sink, and become the "previous dream" of the next frame. ``on_frame``
-    (index, source frame, dream) is called for every frame, e.g. for metrics. If the loop fails before
-    any frame is finished, the work folder is removed. ``first_index``: the frame number of the source's
+    source: uint8 (H, W, 3) RGB frames (or None for a zoom). Frames already in ``store`` are not dreamed
+    again: they are read back, written to the sink, and become the "previous dream" of the next frame; the
+    recipe's state is restored from the last of them. ``first_index``: the frame number of the source's
     first frame (a segment of a render farm starts inside the render; schedules and seeds follow it).
-    ``state``: what the carry and dream keep between frames (see the module's docstring), stored with each
-    frame and restored from the last stored one on resume.
+    ``on_frame(index, source frame, dream)`` is called for every frame (for measurements).
     """
-    try:
-        return _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index, state)
-    except BaseException:
-        if store is not None and store.finished() == 0:
-            store.remove()  # nothing to resume: leave nothing behind
-        raise
-
-
-def _run(source, carry, dream, sink, store, total, quiet, description, on_frame, first_index, state) -> int:
     from tqdm import tqdm
 
+    carry, dream, state = recipe
     finished = store.finished() if store is not None else 0
     if finished:
         logger.info("resuming: %d finished frames found in %s", finished, store.folder)

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
 from pathlib import Path
 
-from .options import DreamOptions, package_version
+from .declare import declared, take
 from .errors import DreamError
 from .models import REGISTRY, is_model_file
+from .options import DreamOptions, VideoOptions, ZoomOptions
+from .version import __version__
 
 RENDER_FORMAT = 1
 RENDER_SUFFIX = ".dreamvideo.json"
 PATH_OPTIONS = ("guide", "style", "mask", "colour_reference")
 RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
+COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOptions), "zoom": (DreamOptions, ZoomOptions)}
+# Fields renamed since render files were first written: the old name is read as the new one.
+RENAMED = {"zoom": {"overlap": "loop_fade"}}
 
 
 def render_file_path(output: str | os.PathLike) -> Path:
@@ -54,7 +58,7 @@ def write_render_file(command: str, input, output, options: dict) -> Path:
                           for term in plain.get("objective", [])]
     # A frames folder keeps its trailing slash: it is what says "folder" when the folder does not exist yet.
     output_text = relative(output) + ("/" if media.output_kind(output) == "frames" else "")
-    document = {"format": RENDER_FORMAT, "dreamvideo": package_version(), "command": command,
+    document = {"format": RENDER_FORMAT, "dreamvideo": __version__, "command": command,
                 "input": relative(input), "output": output_text, "options": plain}
     media.write_bytes_atomically(target, (json.dumps(document, indent=1) + "\n").encode())
     return target
@@ -63,8 +67,6 @@ def write_render_file(command: str, input, output, options: dict) -> Path:
 def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dict]:
     """(command, input, output, options) from a render file, paths resolved; DreamError when invalid."""
     from . import objectives
-    from .video import VideoOptions
-    from .zoom import ZoomOptions
 
     path = Path(path)
     if not path.is_file():
@@ -85,17 +87,16 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
         raise DreamError(f"{path}: format {version} was written by a newer dreamvideo "
                          f"({document.get('dreamvideo')}); this one reads format {RENDER_FORMAT}: upgrade")
     command = document.get("command")
-    extra = {"still": (), "video": (VideoOptions,), "zoom": (ZoomOptions,)}
-    if command not in extra:
+    if command not in COMMAND_OPTIONS:
         raise DreamError(f"{path}: key 'command' must be still, video or zoom, got {command!r}")
     options = document.get("options")
     if not isinstance(options, dict):
         raise DreamError(f"{path}: key 'options' must be an object")
-    known = {f.name: f for cls in (DreamOptions,) + extra[command] for f in fields(cls) if f.init}
-    known.pop("layer")
+    known = {opt.name: opt for cls in COMMAND_OPTIONS[command] for opt in declared(cls) if opt.name != "layer"}
     folder = path.resolve().parent
     resolved = {}
     for key, value in options.items():
+        key = RENAMED.get(command, {}).get(key, key)
         if key == "objective":
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise DreamError(f"{path}: key 'options.objective' must be a list of terms")
@@ -120,8 +121,7 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
     if output is None:
         raise DreamError(f"{path}: key 'output' is missing")
     try:  # values of the right JSON type can still be wrong (a seed of "x"): say which file holds them
-        dream_names = {f.name for f in fields(DreamOptions) if f.init}
-        DreamOptions(**{k: v for k, v in resolved.items() if k in dream_names})
+        take(resolved, *COMMAND_OPTIONS[command], what=f"a {command} render file")
     except DreamError as exc:
         raise DreamError(f"{path}: {exc}") from None
     return (command, str(folder / input_path) if input_path else None, _join_keep_slash(folder, output), resolved)

@@ -13,8 +13,8 @@ then its mean chroma too: matching a* and b* one by one leaves the mean chroma f
 120 frames of 512x512 from samples/coffee.png), as the dream turns the greys into colours while the spread
 of a* and b* stays put.
 
-Seamless loop (``loop=True``): ``overlap`` extra frames are rendered past the end, with the motion
-schedules repeating (frame N + i moves like frame i). Output frame i < overlap is a cross-fade from
+Seamless loop (``loop=True``): ``loop_fade`` extra frames are rendered past the end, with the motion
+schedules repeating (frame N + i moves like frame i). Output frame i < loop_fade is a cross-fade from
 rendered frame N + i to rendered frame i, so the last output frame (rendered N - 1) is followed by
 rendered frame N, exactly as in the unbroken feedback loop; the cross-fade then hands over to the head.
 """
@@ -24,46 +24,17 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .animation import carried_steps_schedule, check_schedules, dream_frame, frame_rng, make_dreamer, \
-    prepare_animation, to_uint8
-from .options import default_output, file_identity, package_version, parse_fps, plain_value
+from .declare import parse_fps, take
+from .dreaming import carried_steps_schedule, cross_fade, dream_frame, frame_rng, make_dreamer, quantise_255
 from .errors import DreamError
-from .renderfile import write_render_file
 from .colour import match_chroma, mean_chroma
+from .options import ZOOM_CARRIED_SHARE, DreamOptions, ZoomOptions, default_output, preview_options, preview_output
+from .render import CarryResult, Job, Recipe, file_identity, repeat_none, resume_settings
 
 logger = logging.getLogger(__name__)
-
-# Each zoom frame must invent new detail where the picture was magnified: a larger share of --steps than
-# a video's carried frames (see --carried-steps).
-CARRIED_STEPS_SHARE = 0.3
-
-
-@dataclass
-class ZoomOptions:
-    """Options of ``dreamvideo zoom`` beyond the dream options."""
-
-    frames: int = 120
-    fps: Any = 24
-    size: str = "512x512"
-    zoom: Any = 1.02
-    angle: Any = 0.0
-    translate_x: Any = 0.0
-    translate_y: Any = 0.0
-    center_x: Any = 0.5
-    center_y: Any = 0.5
-    carried_steps: Any = None
-    colour_match: Any = 1.0
-    colour_reference: str | None = None
-    loop: bool = False
-    overlap: int | None = None
-    interpolation: str = "lanczos"
-    quality: int = 18
-    codec: str | None = None
-    restart: bool = False
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -90,63 +61,133 @@ def noise_canvas(width: int, height: int, seed: int) -> np.ndarray:
     for cells, amplitude in ((4, 40.0), (16, 20.0), (64, 10.0)):
         small = rng.normal(0.0, amplitude, (cells, cells, 3)).astype(np.float32)
         canvas += cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-    return to_uint8(canvas)
+    return quantise_255(canvas)
 
 
-def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
-                preview: bool = False, **options) -> str:
-    """Render an infinite-zoom animation; returns the output path.
+class ColourReference:
+    """The colours a zoom keeps (the zoom recipe's state): CIELAB statistics and mean chroma of the
+    ``--colour-reference`` image, or of the first frame once it is dreamed."""
 
-    input: a start image, or None to start from seeded noise on a ``size`` canvas. output: ``.gif``,
-    ``.mp4`` or a folder of PNGs (default ``<stem>_zoom.gif`` beside the input, or ``zoom.gif``).
-    Options: those of :class:`DreamOptions` and :class:`ZoomOptions` (see the module docstring).
-    """
-    from . import media, motion
-    from .render import CarryResult, FrameStore, repeat_none, run_loop
-    from .schedules import as_schedule, validate
+    def __init__(self, image: np.ndarray | None = None):
+        self.stats = self.chroma = None
+        if image is not None:
+            self.take(image)
 
+    def take(self, image: np.ndarray) -> None:
+        from .colour import colour_stats
+
+        self.stats, self.chroma = colour_stats(image), mean_chroma(image)
+
+    def snapshot(self) -> dict:
+        if self.stats is None:
+            return {}
+        return {"mean": self.stats.mean.tolist(), "std": self.stats.std.tolist(), "chroma": self.chroma}
+
+    def restore(self, state: dict | None) -> None:
+        from .colour import ColourStats
+
+        if state:
+            self.stats = ColourStats(np.array(state["mean"], np.float64), np.array(state["std"], np.float64))
+            self.chroma = state["chroma"]
+
+
+@dataclass
+class ZoomJob(Job):
+    """One zoom render, checked, before any frame is dreamed. It renders ``frames + fade`` frames: with
+    ``loop``, the last ``fade`` are cross-faded into the head (see the module's docstring)."""
+
+    input: str | None
+    output: str
+    dream_opts: DreamOptions
+    zoom_opts: ZoomOptions
+
+    description = "zooming"
+
+    def __post_init__(self):
+        self.frames_out = self.zoom_opts.frames
+        self.fade = self.zoom_opts.fade
+        self.total = self.frames_out + self.fade
+
+    @property
+    def restart(self) -> bool:
+        return self.zoom_opts.restart
+
+    @property
+    def quiet(self) -> bool:
+        return self.dream_opts.quiet
+
+    def recorded(self) -> dict:
+        return {**self.dream_opts.recorded(frames=self.total), **self.zoom_opts.recorded(frames=self.total)}
+
+    def settings(self) -> dict:
+        source = {"command": "zoom", "input": file_identity(self.input) if self.input else None}
+        return resume_settings(self.output, source, self.recorded())
+
+    def frames(self, first: int = 0, stop: int | None = None):
+        return repeat_none((self.total if stop is None else stop) - first)
+
+    def start_image(self) -> np.ndarray:
+        from . import media
+
+        if self.input is not None:
+            return media.resize_max_side(media.read_image(self.input), self.dream_opts.max_side)
+        width, height = parse_size(self.zoom_opts.size)
+        scale = min(1.0, (self.dream_opts.max_side or max(width, height)) / max(width, height))
+        return noise_canvas(max(16, round(width * scale)), max(16, round(height * scale)), self.dream_opts.seed)
+
+    def recipe(self, first: int = 0, mask=None) -> Recipe:
+        return zoom_recipe(self.start_image(), self.dream_opts, self.zoom_opts)
+
+    def open_sink(self, store=None):
+        from . import media
+
+        def open_output():
+            return media.open_sink(self.output, fps=parse_fps(self.zoom_opts.fps), quality=self.zoom_opts.quality,
+                                   codec=self.zoom_opts.codec, loop=True)
+
+        return open_output() if self.fade == 0 else _LoopedOutput(open_output, store, self.frames_out, self.fade)
+
+    def finish(self) -> None:
+        from .renderfile import write_render_file
+
+        write_render_file("zoom", self.input, self.output, self.recorded())
+
+
+def prepare_zoom(input: str | os.PathLike | None, output: str | os.PathLike | None, options: dict,
+                 preview: bool = False) -> ZoomJob:
+    """Check a zoom render's input, output and options (DreamError on any problem) without dreaming."""
+    from . import media
     if output is None:
         output = default_output(input, ".gif").replace("_dream.gif", "_zoom.gif") if input else "zoom.gif"
     output = str(output)
-    dream_opts, zoom_opts, output = prepare_animation(input, output, options, ZoomOptions, preview=preview,
-                                                      what="zoom")
-    frames = zoom_opts.frames
-    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
-        raise DreamError(f"frames must be a whole number of at least 1, got {frames!r}")
-    fps = parse_fps(zoom_opts.fps)
-    overlap = 0
-    if zoom_opts.loop:
-        overlap = zoom_opts.overlap if zoom_opts.overlap is not None else min(24, max(1, frames // 4))
-        if not 0 < overlap < frames:
-            raise DreamError(f"overlap must be between 1 and frames - 1 ({frames - 1}), got {overlap}")
-    rendered = frames + overlap
-    check_schedules(dream_opts, frames)  # frames past the end repeat the schedules from frame 0
+    if preview:
+        options, output = preview_options(options), preview_output(output)
+    dream_opts, zoom_opts = take(options, DreamOptions, ZoomOptions, what="a zoom")
+    media.check_codec(zoom_opts.codec, media.check_animation_output(output, input, "zoom"), output)
+    # Frames past the end (the loop's fade) repeat the schedules from frame 0.
+    dream_opts.check_schedules(zoom_opts.frames)
+    zoom_opts.check_schedules(zoom_opts.frames)
+    return ZoomJob(None if input is None else str(input), output, dream_opts, zoom_opts)
 
-    def periodic(name, value, **checks):
-        schedule = as_schedule(value, name=name)
-        validate(schedule, frames, **checks)
+
+def zoom_recipe(start_image: np.ndarray, dream_opts: DreamOptions, zoom_opts: ZoomOptions) -> Recipe:
+    """Carry (the affine move of the previous dream), dream and colour coherence of a zoom; its state is
+    the :class:`ColourReference`."""
+    from . import colour, media, motion
+
+    frames = zoom_opts.frames
+
+    def periodic(name):
+        schedule = zoom_opts.schedule(name)
         return lambda index: float(schedule(index % frames))
 
-    zoom = periodic("zoom", zoom_opts.zoom, strictly_positive=True)
-    angle = periodic("angle", zoom_opts.angle)
-    shift_x = periodic("translate x", zoom_opts.translate_x)
-    shift_y = periodic("translate y", zoom_opts.translate_y)
-    centre_x = periodic("center x", zoom_opts.center_x)
-    centre_y = periodic("center y", zoom_opts.center_y)
-    colour = periodic("colour match", zoom_opts.colour_match, minimum=0.0, maximum=1.0)
-    carried_steps = carried_steps_schedule(zoom_opts.carried_steps, dream_opts.steps, CARRIED_STEPS_SHARE, frames)
-
-    if input is not None:
-        start_image = media.resize_max_side(media.read_image(input), dream_opts.max_side)
-    else:
-        width, height = parse_size(zoom_opts.size)
-        scale = min(1.0, (dream_opts.max_side or max(width, height)) / max(width, height))
-        start_image = noise_canvas(max(16, round(width * scale)), max(16, round(height * scale)), dream_opts.seed)
-    reference = {"stats": None, "chroma": None}
-    if zoom_opts.colour_reference is not None:
-        reference_image = media.read_image(zoom_opts.colour_reference)
-        reference["stats"] = motion.colour_stats(reference_image)
-        reference["chroma"] = mean_chroma(reference_image)
+    zoom, angle, shift_x, shift_y, centre_x, centre_y, colour_strength = (periodic(name) for name in (
+        "zoom", "angle", "translate_x", "translate_y", "center_x", "center_y", "colour_match"))
+    carried_steps = carried_steps_schedule(
+        None if zoom_opts.carried_steps is None else zoom_opts.schedule("carried_steps"),
+        dream_opts.schedule("steps"), ZOOM_CARRIED_SHARE)
+    reference = ColourReference(None if zoom_opts.colour_reference is None else
+                                media.read_image(zoom_opts.colour_reference))
     dreamer = make_dreamer(dream_opts)
     height, width = start_image.shape[:2]
 
@@ -160,56 +201,49 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
         return CarryResult(moved.astype(np.float32), carried_steps(index % frames))
 
     def dream(index, carry_result):
-        result = to_uint8(dream_frame(dreamer, carry_result.start, dream_opts, index % frames,
-                                       steps=carry_result.steps, rng=frame_rng(dream_opts.seed, index)))
-        strength = colour(index)
-        if reference["stats"] is not None and strength > 0:
-            result = to_uint8(motion.match_colour(result, reference["stats"], strength))
-            result = match_chroma(result, reference["chroma"], strength)
+        result = quantise_255(dream_frame(dreamer, carry_result.start, dream_opts, index % frames,
+                                          steps=carry_result.steps, rng=frame_rng(dream_opts.seed, index)))
+        strength = colour_strength(index)
+        if reference.stats is not None and strength > 0:
+            result = quantise_255(colour.match_colour(result, reference.stats, strength))
+            result = match_chroma(result, reference.chroma, strength)
+        if reference.stats is None:
+            reference.take(result)  # the first frame's colours are kept
         return result
 
-    def remember_reference(index, _source, result):
-        if index == 0 and reference["stats"] is None:
-            reference["stats"] = motion.colour_stats(result)
-            reference["chroma"] = mean_chroma(result)
-
-    plain_options = {**dream_opts.resolved(frames=rendered),
-                     **{k: plain_value(v, rendered) for k, v in vars(zoom_opts).items() if k != "restart"}}
-    settings = {"command": "zoom", "version": package_version(), "output": output,
-                "input": file_identity(input) if input else None, **plain_options}
-    store = FrameStore(output, settings, restart=zoom_opts.restart)
-
-    if overlap == 0:
-        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, codec=zoom_opts.codec, loop=True) as sink:
-            run_loop(repeat_none(rendered), carry, dream, sink, store, total=rendered,
-                     quiet=dream_opts.quiet, description="zooming", on_frame=remember_reference)
-    else:
-        run_loop(repeat_none(rendered), carry, dream, _NullSink(), store, total=rendered,
-                 quiet=dream_opts.quiet, description="zooming", on_frame=remember_reference)
-        with media.open_sink(output, fps=fps, quality=zoom_opts.quality, codec=zoom_opts.codec, loop=True) as sink:
-            for frame in loop_frames(store.load, frames, overlap):
-                sink.write(frame)
-    store.remove()
-    write_render_file("zoom", input, output, plain_options)
-    return output
+    return Recipe(carry, dream, reference)
 
 
-def loop_frames(load, frames: int, overlap: int):
-    """The looped output: frames 0..frames-1, the first ``overlap`` cross-faded from frames + i.
+class _LoopedOutput:
+    """The output of a looping zoom: nothing while the frames are rendered (each is in the work folder);
+    once the last is done, the looped frames (see :func:`loop_frames`) go to the real output."""
+
+    def __init__(self, open_output, store, frames: int, fade: int):
+        self.open_output, self.store, self.frames, self.fade = open_output, store, frames, fade
+
+    def __enter__(self):
+        return self
+
+    def write(self, frame) -> None:
+        pass
+
+    def __exit__(self, exc_type, *exc_info):
+        if exc_type is None:
+            with self.open_output() as sink:
+                for frame in loop_frames(self.store.load, self.frames, self.fade):
+                    sink.write(frame)
+        return False
+
+
+def loop_frames(load, frames: int, fade: int):
+    """The looped output: frames 0..frames-1, the first ``fade`` cross-faded from frames + i.
 
     ``load(i)`` returns rendered frame i, uint8 (H, W, 3). Yields uint8 frames.
     """
     for index in range(frames):
         frame = load(index)
-        if index < overlap:
+        if index < fade:
             # Weight of the tail frame: 1 at index 0 (pure continuation of the last frame), falling to 0.
-            tail_weight = 1.0 - index / overlap
-            frame = to_uint8(tail_weight * load(frames + index).astype(np.float32)
-                             + (1.0 - tail_weight) * frame.astype(np.float32))
+            tail_weight = 1.0 - index / fade
+            frame = cross_fade(frame, load(frames + index), tail_weight)
         yield frame
-
-
-class _NullSink:
-    def write(self, frame):
-        pass
-

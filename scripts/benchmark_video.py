@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 import dreamvideo  # noqa: E402
 from dreamvideo import media, motion, render, video  # noqa: E402
-from dreamvideo.api import DreamOptions  # noqa: E402
+from dreamvideo.options import DreamOptions  # noqa: E402
 from dreamvideo.steady import dream_strength  # noqa: E402
 
 CLIPS_FOLDER = ROOT.parent / "shared" / "media" / "clips"

@@ -50,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 import dreamvideo  # noqa: E402
 from dreamvideo import media  # noqa: E402
-from dreamvideo.api import DreamOptions, make_dreamer  # noqa: E402
-from dreamvideo.zoom import ZoomOptions, noise_canvas, parse_size, render_zoom  # noqa: E402
+from dreamvideo.dreaming import make_dreamer
+    from dreamvideo.options import DreamOptions  # noqa: E402
+from dreamvideo.options import ZoomOptions, noise_canvas, parse_size, render_zoom  # noqa: E402
 
 DEFAULT_INPUT = ROOT / "samples" / "coffee.png"
 TARGET_COLOUR_DRIFT = 0.05  # |last - first| / first, for L* and C*, colour coherence on

@@ -85,7 +85,7 @@ def source_frames(path):
 
 
 def test_guide_and_style_bring_the_dream_closer_than_a_plain_dream(cli, tmp_path, caplog):
-    from dreamvideo import api, media
+    from dreamvideo import dreaming, media, options
 
     settings = ["--steps", "3", "--octaves", "2", "--max-side", "96"]
     outputs = {}
@@ -105,13 +105,13 @@ def test_guide_and_style_bring_the_dream_closer_than_a_plain_dream(cli, tmp_path
         assert found, f"no '{name} {word}: input ... -> result ...' line in:\n{logged[name]}"
         start, end = float(found.group(1)), float(found.group(2))
 
-        dreamer = api.make_dreamer(api.DreamOptions(**{name: str(COFFEE)}, max_side=96))
+        dreamer = dreaming.make_dreamer(options.DreamOptions(**{name: str(COFFEE)}, max_side=96))
 
         def measure(path):
             return dreamer.closeness(media.read_image(path).astype(np.float32))[name]
 
         dreamed, plain = measure(outputs[name]), measure(outputs["plain"])
-        source = dreamer.closeness(api.resize_max_side(media.read_image(CAT), 96).astype(np.float32))[name]
+        source = dreamer.closeness(media.resize_max_side(media.read_image(CAT), 96).astype(np.float32))[name]
         # The logged numbers are the Dreamer's own measure of the input and of the written result.
         assert start == pytest.approx(source, abs=1e-3) and end == pytest.approx(dreamed, abs=1e-3)
         if name == "guide":
@@ -553,16 +553,20 @@ def api_keywords(function, *option_classes) -> set:
                     if parameter.kind is parameter.KEYWORD_ONLY}
 
 
-def cli_destinations(parser) -> set:
-    return {action.dest for action in parser._actions} - {"help", "input", "output"}
+def cli_destinations(parser, positional=("input", "output")) -> set:
+    return {action.dest for action in parser._actions} - {"help", *positional}
 
 
 def test_cli_flags_and_api_keywords_match_both_ways():
-    from dreamvideo.api import DreamOptions, dream_image
-    from dreamvideo.cli import build_main_parser, build_zoom_parser
+    from dreamvideo.api import dream_image
+    from dreamvideo.options import DreamOptions
+    from dreamvideo.cli.dream import build_main_parser
+    from dreamvideo.cli.zoom import build_zoom_parser
     from dreamvideo.options import FarmOptions
-    from dreamvideo.video import VideoOptions, render_video
-    from dreamvideo.zoom import ZoomOptions, render_zoom
+    from dreamvideo.api import render_video
+    from dreamvideo.options import VideoOptions
+    from dreamvideo.api import render_zoom
+    from dreamvideo.options import ZoomOptions
 
     for parser, function, options in ((build_main_parser(), render_video, (VideoOptions, FarmOptions)),
                                       (build_zoom_parser(), render_zoom, (ZoomOptions,))):
@@ -575,8 +579,49 @@ def test_cli_flags_and_api_keywords_match_both_ways():
     assert cli_destinations(build_main_parser()) - still == {f.name for f in fields(VideoOptions)}
 
 
+def test_every_command_is_one_api_call_with_the_same_keywords():
+    """Parity of every CLI command with its API call: each flag is a keyword of the call, each keyword a flag."""
+    import dreamvideo as dv
+    from dreamvideo import cli
+    from dreamvideo.cli import dream, gan as gan_cli, zoom
+    from dreamvideo.gan import MorphOptions, TrainOptions, WalkOptions
+    from dreamvideo.options import CarryOptions, DreamOptions, FarmOptions, VideoOptions, ZoomOptions
+
+    def parameters(function, skip):
+        return {name for name, p in inspect.signature(function).parameters.items()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in skip}
+
+    cases = [  # parser, API call, option classes its **options take, positional arguments
+        (dream.build_main_parser(), dv.dream_files, (DreamOptions, VideoOptions, FarmOptions), ("inputs", "output")),
+        (zoom.build_zoom_parser(), dv.render_zoom, (DreamOptions, ZoomOptions), ("input", "output")),
+        (dream.build_render_parser(), dv.render_file, (), ("path", "output")),
+        (dream.build_measure_parser(), dv.measure, (DreamOptions,), ("images",)),
+        (dream.build_models_parser(), dv.list_models, (), ()),
+        (gan_cli.build_gan_parser("train"), dv.gan.train, (TrainOptions,), ("image_dir", "output")),
+        (gan_cli.build_gan_parser("walk"), dv.gan.walk, (WalkOptions, CarryOptions, DreamOptions),
+         ("gan_file", "output")),
+        (gan_cli.build_gan_parser("morph"), dv.gan.morph, (MorphOptions, CarryOptions, DreamOptions),
+         ("gan_file", "face", "other", "output")),
+    ]
+    commands = {"models", "zoom", "render", "measure", "gan"}
+    assert set(cli.COMMANDS) == commands  # a new command needs a row here
+    for parser, function, classes, positional in cases:
+        flags = cli_destinations(parser, positional=("input", "output", "file", "images", "image_dir", "gan_file",
+                                                     "face", "other"))
+        keywords = api_keywords(function, *classes) | parameters(function, positional)
+        if function is dv.measure:
+            keywords -= {"mask"}  # a mask means nothing to a measurement: measure refuses one
+        assert flags == keywords, f"{parser.prog}: flags without keyword {flags - keywords}, " \
+                                  f"keywords without flag {keywords - flags}"
+    # the compact gan command trains, then walks
+    compact = cli_destinations(gan_cli.build_gan_parser(None), positional=("image_dir", "output_file"))
+    assert compact == {f.name for cls in (TrainOptions, WalkOptions) for f in fields(cls)} - {"dream", "restart",
+                                                                                             "codec"}
+
+
 def test_every_api_keyword_has_a_flag_of_the_same_name():
-    from dreamvideo.cli import build_main_parser, build_zoom_parser
+    from dreamvideo.cli.dream import build_main_parser
+    from dreamvideo.cli.zoom import build_zoom_parser
 
     for parser in (build_main_parser(), build_zoom_parser()):
         for action in parser._actions:
@@ -607,3 +652,25 @@ def test_measure_without_guide_or_style_is_a_user_error(cli, tmp_path, random_im
     cv2.imwrite(str(image), random_image(32, 32))
     result = cli("measure", image, "--model", tiny_model_file, "--layer", "conv3")
     assert result.code == 2 and "--guide or a --style" in result.err
+
+
+def test_the_design_notes_example_runs_with_objective(tmp_path):
+    """STYLE.md's ten-line script (objective=, keyframed zoom and angle, loop), shrunk to 4 frames at 48 px."""
+    import dreamvideo as dv
+
+    out = tmp_path / "zoom.gif"
+    dv.render_zoom(
+        str(SAMPLES / "coffee.png"), str(out),
+        frames=4, fps=24, max_side=48, steps=1, octaves=1, quiet=True,
+        objective=dv.layers("block4_conv3", "block3_conv3:0.5"),
+        zoom="0:(1.02), 2:(1.05), 3:(1.02)",
+        angle="0:(0), 3:(30)",
+        loop=True,
+    )
+    recorded = json.loads((tmp_path / ("zoom.gif" + RENDER_SUFFIX)).read_text())["options"]
+    assert [term["layers"] for term in recorded["objective"]] == [["block4_conv3"], ["block3_conv3"]]
+    assert [term["weight"] for term in recorded["objective"]] == [1.0, 0.5]
+    assert recorded["loop"] is True and len(list(dv.media.read_frames(out, fps=24))) == 4
+    with pytest.raises(dv.DreamError, match="not both"):
+        dv.render_zoom(str(SAMPLES / "coffee.png"), str(tmp_path / "z.gif"), objective=dv.layers("block4_conv3"),
+                       layer=["block3_conv3"])

@@ -104,9 +104,9 @@ def test_models_lists_vgg16_available_offline_with_its_layers(cli):
 
 
 def test_help_exits_0_and_mentions_every_option(cli):
-    from dreamvideo.api import DreamOptions
-    from dreamvideo.video import VideoOptions
-    from dreamvideo.zoom import ZoomOptions
+    from dreamvideo.options import DreamOptions
+    from dreamvideo.options import VideoOptions
+    from dreamvideo.options import ZoomOptions
 
     main_help = cli("--help")
     zoom_help = cli("zoom", "--help")

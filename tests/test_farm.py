@@ -46,7 +46,7 @@ def test_a_boundary_moves_to_a_nearby_scene_cut_which_needs_no_warmup_or_fade():
 
 
 def test_cross_fade_weights():
-    from dreamvideo.farm import cross_fade
+    from dreamvideo.dreaming import cross_fade
 
     tail, head = np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 200, np.uint8)
     assert cross_fade(tail, head, 0.25)[0, 0, 0] == 50 and cross_fade(tail, head, 1.0)[0, 0, 0] == 200
@@ -264,7 +264,7 @@ def _running_segment_workers(cluster):
         if entry.name.isdigit():
             try:
                 parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if parent in raylets and (entry / "cmdline").read_bytes().startswith(b"ray::dream_segment"):
+                if parent in raylets and (entry / "cmdline").read_bytes().startswith(b"ray::dream_frames"):
                     pids.append(int(entry.name))
             except (OSError, ValueError, IndexError):
                 continue

@@ -196,6 +196,8 @@ class ListSink:
 
 
 def fake_parts(calls):
+    from dreamvideo.render import Recipe
+
     from dreamvideo.render import CarryResult
 
     def carry(index, frame, previous_source, previous_dream):
@@ -206,7 +208,7 @@ def fake_parts(calls):
         calls.append(index)
         return np.clip(carried.start + 10, 0, 255).astype(np.uint8)
 
-    return carry, dream
+    return Recipe(carry, dream)
 
 
 def test_run_loop_replays_stored_frames_and_dreams_the_rest(tmp_path):
@@ -215,9 +217,9 @@ def test_run_loop_replays_stored_frames_and_dreams_the_rest(tmp_path):
     source = [np.full((8, 12, 3), 20 * i, np.uint8) for i in range(6)]
     output = tmp_path / "out.gif"
     calls = []
-    carry, dream = fake_parts(calls)
+    recipe = fake_parts(calls)
     unbroken = ListSink()
-    run_loop(iter(source), carry, dream, unbroken, None, quiet=True)
+    run_loop(iter(source), recipe, unbroken, None, quiet=True)
 
     store = FrameStore(output, {"a": 1})
     calls.clear()
@@ -225,14 +227,14 @@ def test_run_loop_replays_stored_frames_and_dreams_the_rest(tmp_path):
         def interrupted():
             yield from source[:4]
             raise KeyboardInterrupt
-        run_loop(interrupted(), carry, dream, ListSink(), store, quiet=True)
+        run_loop(interrupted(), recipe, ListSink(), store, quiet=True)
     assert calls == [0, 1, 2, 3] and store.finished() == 4
 
     calls.clear()
     seen = []
     resumed = ListSink()
     store = FrameStore(output, {"a": 1})
-    count = run_loop(iter(source), carry, dream, resumed, store, quiet=True,
+    count = run_loop(iter(source), recipe, resumed, store, quiet=True,
                      on_frame=lambda index, frame, result: seen.append(index))
     assert count == 6 and calls == [4, 5] and seen == list(range(6))
     assert len(resumed.frames) == len(unbroken.frames) == 6
@@ -256,9 +258,9 @@ def test_frame_store_refuses_other_settings_and_wrong_sizes(tmp_path):
 
     store = FrameStore(output, {"steps": 3})
     store.save(0, np.zeros((8, 8, 3), np.uint8))
-    carry, dream = fake_parts([])
+    recipe = fake_parts([])
     with pytest.raises(DreamError, match="--restart"):
-        run_loop(iter([np.zeros((9, 8, 3), np.uint8)]), carry, dream, ListSink(), store, quiet=True)
+        run_loop(iter([np.zeros((9, 8, 3), np.uint8)]), recipe, ListSink(), store, quiet=True)
 
 
 def test_finished_counts_only_frames_without_a_gap(tmp_path):

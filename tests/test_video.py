@@ -43,7 +43,7 @@ def decodable_frame_count(path) -> int:
 
 
 def dream_options(tiny_model_file, **extra):
-    from dreamvideo.api import DreamOptions
+    from dreamvideo.options import DreamOptions
 
     return DreamOptions(model=tiny_model_file, layer=["conv3"], octaves=1, steps=2, quiet=True, **extra)
 
@@ -170,7 +170,7 @@ def test_output_permissions_follow_the_umask(cli, clip, tmp_path, tiny_args):
 def test_blend_0_dreams_each_frame_alone(cli, clip, tmp_path, tiny_args, tiny_model_file, facts):
     """Known answer: with --blend 0, frame i is the dream of source frame i (seeded by i)."""
     from dreamvideo import media
-    from dreamvideo.api import dream_frame, make_dreamer, to_uint8
+    from dreamvideo.dreaming import dream_frame, make_dreamer, quantise_255 as to_uint8
 
     assert cli(clip, "-o", f"{tmp_path}/alone/", *tiny_args, "--blend", "0").code == 0
     assert cli(clip, "-o", f"{tmp_path}/carried/", *tiny_args).code == 0
@@ -228,7 +228,7 @@ def test_start_and_end_select_frames(cli, clip, tmp_path, tiny_args, tiny_model_
                                      count):
     """Seconds are rounded to the nearest frame at 30000/1001 fps: 0.1 s is frame 3, 0.3 s frame 9."""
     from dreamvideo import media
-    from dreamvideo.api import dream_frame, make_dreamer, to_uint8
+    from dreamvideo.dreaming import dream_frame, make_dreamer, quantise_255 as to_uint8
 
     flags = (["--start", start] if start else []) + (["--end", end] if end else [])
     assert cli(clip, "-o", f"{tmp_path}/out/", *tiny_args, "--blend", "0", *flags).code == 0
@@ -404,11 +404,13 @@ def test_repeated_source_pictures_repeat_the_dream_without_dreaming(cli, tmp_pat
 
 def render_frames(frames, folder, tiny_model_file, dream=None, **video_options):
     """Dream a list of frames with the tiny model at the project's defaults (but 1 octave, 2 steps)."""
-    from dreamvideo.video import VideoOptions, dream_frames
+    from dreamvideo.options import VideoOptions
+    from dreamvideo.video import dream_frames
 
     dream_frames(iter(frames), f"{folder}/", total=len(frames), fps=25,
                  dream_opts=dream_options(tiny_model_file, **(dream or {})),
-                 video_opts=VideoOptions(**video_options), source={"test": str(folder)})
+                 carry_opts=VideoOptions(**video_options), output_opts=VideoOptions(**video_options),
+                 source={"test": str(folder)})
 
 
 def static_frames(count):
@@ -466,7 +468,8 @@ def test_the_carry_trusts_flat_static_regions_more_than_the_raw_check_and_still_
     the background a moving square uncovers."""
     from conftest import random_picture
     from dreamvideo import media, motion
-    from dreamvideo.video import VideoOptions, flow_and_cut
+    from dreamvideo.options import VideoOptions
+    from dreamvideo.video import flow_and_cut
 
     frames = list(media.read_frames(shared_clip("test.webm"), end_frame=12, max_side=256))
     raw, carry = [], []

@@ -77,7 +77,7 @@ def test_from_noise_without_an_image(cli, tmp_path, tiny, facts, monkeypatch):
 def test_default_output_is_stem_zoom_gif_beside_the_input(tmp_path, tiny_kwargs, facts):
     import shutil
 
-    from dreamvideo.zoom import render_zoom
+    from dreamvideo.api import render_zoom
 
     still = shutil.copy(CAT, tmp_path / "cat.png")
     output = render_zoom(still, frames=2, max_side=32, octaves=1, steps=1, **tiny_kwargs)
@@ -175,7 +175,7 @@ def test_zoom_angle_translate_keyframes_from_the_cli_follow_the_schedule(cli, tm
 
 def test_api_keyframe_strings_callables_and_cli_agree(cli, tmp_path, tiny, tiny_kwargs, facts):
     from dreamvideo.schedules import as_schedule
-    from dreamvideo.zoom import render_zoom
+    from dreamvideo.api import render_zoom
 
     common = dict(size="48x32", frames=5, octaves=1, steps=1, step_size=1e-6, colour_match=0, **tiny_kwargs)
     render_zoom(None, f"{tmp_path}/strings/", zoom=ZOOM_KEYS, angle=ANGLE_KEYS, translate_x=SHIFT_KEYS,
@@ -212,7 +212,7 @@ def test_bad_keyframe_strings_fail_with_the_position(cli, tmp_path, tiny, snapsh
 
 def test_bad_keyframe_string_through_the_api(tmp_path, tiny_kwargs):
     from dreamvideo import DreamError
-    from dreamvideo.zoom import render_zoom
+    from dreamvideo.api import render_zoom
 
     with pytest.raises(DreamError, match="character 9"):
         render_zoom(None, tmp_path / "out.gif", frames=4, zoom="0:(1.0) 5:(2)", **tiny_kwargs)
@@ -262,7 +262,7 @@ def test_overlap_renders_that_many_frames_past_the_end(cli, tmp_path, tiny, fact
     from dreamvideo import zoom
 
     calls = record_dream_frames(zoom, monkeypatch)
-    result = cli("zoom", "-o", f"{tmp_path}/out/", "--size", "32x32", "--frames", "8", "--loop", "--overlap", "3",
+    result = cli("zoom", "-o", f"{tmp_path}/out/", "--size", "32x32", "--frames", "8", "--loop", "--loop-fade", "3",
                  "--steps", "1", "--octaves", "1", *tiny)
     assert result.code == 0, result.err
     assert [frame for frame, _ in calls] == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2]  # 3 more, moving (and seeded) like frames 0-2

@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import os
 
-from ..errors import DreamError
 from .animate import MorphOptions, WalkOptions, morph, walk
 from .training import TrainOptions, train
 
 __all__ = ["train", "walk", "morph", "animate", "TrainOptions", "WalkOptions", "MorphOptions"]
-
-_SHARED = {"seed", "quiet"}
-
 
 def animate(image_dir: str | os.PathLike, output_file: str | os.PathLike, **options) -> str:
     """Train a GAN on ``image_dir`` (or resume it), then walk it into ``output_file``; returns that path.
@@ -30,15 +26,12 @@ def animate(image_dir: str | os.PathLike, output_file: str | os.PathLike, **opti
     The GAN is kept in ``<image_dir>.gan`` beside the folder (see :func:`train`). Options: those of
     :class:`TrainOptions` and :class:`WalkOptions` (``seed`` and ``quiet`` apply to both).
     """
-    from dataclasses import fields
-
-    train_keys = {f.name for f in fields(TrainOptions)}
-    walk_keys = {f.name for f in fields(WalkOptions)} | _SHARED
-    unknown = sorted(set(options) - train_keys - walk_keys)
-    if unknown:
-        raise DreamError(f"unknown option {unknown[0]!r} for gan animate")
+    from ..declare import refuse_unknown, split
     from .animate import _check_output
 
+    training, walking, rest = split(options, TrainOptions, WalkOptions)
+    refuse_unknown(rest, "gan animate")
+    walking.update({k: options[k] for k in ("seed", "quiet") if k in options})
     _check_output(str(output_file), image_dir)
-    path = train(image_dir, None, **{k: v for k, v in options.items() if k in train_keys})
-    return walk(path, output_file, **{k: v for k, v in options.items() if k in walk_keys})
+    path = train(image_dir, None, **training)
+    return walk(path, output_file, **walking)

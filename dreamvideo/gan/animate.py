@@ -10,54 +10,45 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import DreamError
-from ..options import DreamOptions, check_positive_int, check_quality, parse_fps, split_options
+from ..declare import declared, option, parse_fps, take
+from ..options import CarryOptions, DreamOptions, OutputOptions
 from . import checkpoint
 from .latent import INVERT_STEPS, Inverter, keyframe_latents, slerp, walk_latents
 
 logger = logging.getLogger(__name__)
 
 GENERATE_BATCH = 32
-# Dream options that matter without --dream too, and the video carry's options (which need --dream).
+ANIMATION = "animation"
+# Dream options that matter without --dream too.
 WITHOUT_DREAM = ("seed", "quiet", "max_side")
-CARRY_OPTIONS = ("blend", "carried_steps", "flow", "flow_preset", "restart")
 
 
 @dataclass
-class AnimationOptions:
-    """What walks and morphs share: frames, rate, upscaling, MP4 quality, and the dream switch with the
-    video carry's options (used only with ``dream``)."""
+class AnimationOptions(OutputOptions):
+    """What walks and morphs share: frames, rate, upscaling, the output, and the dream switch (with
+    ``dream``, the frames go through the video path and take the video carry's options too)."""
 
-    frames: int = 120
-    fps: Any = 24
-    scale: int = 4
-    quality: int = 18
-    dream: bool = False
-    blend: Any = 0.9
-    carried_steps: Any = None
-    flow: str = "dis"
-    flow_preset: str = "medium"
-    restart: bool = False
-
-    def check(self) -> None:
-        check_positive_int("frames", self.frames)
-        check_positive_int("scale", self.scale)
-        check_quality(self.quality)
-        parse_fps(self.fps)
+    frames: int = option(120, "frames", "int", group=ANIMATION, metavar="N")
+    fps: Any = option(24, "frame rate", "fps", group=ANIMATION, metavar="RATE")
+    scale: int = option(4, "Lanczos upscaling of the GAN's pictures", "int", group=ANIMATION, metavar="N")
+    dream: bool = option(False, "dream the frames as a video (optical-flow carry and every dream option below)",
+                         "bool", group=ANIMATION)
 
 
 @dataclass
 class WalkOptions(AnimationOptions):
     """``gan walk``: ``keyframes`` random latents visited; ``loop``: return to the first."""
 
-    keyframes: int = 6
-    loop: bool = True
+    keyframes: int = option(6, "random latents the walk visits, at least 2", "int", minimum=2, group=ANIMATION,
+                            metavar="N")
+    loop: bool = option(True, "return to the first latent, seamlessly", "bool", group=ANIMATION)
 
 
 @dataclass
@@ -65,31 +56,31 @@ class MorphOptions(AnimationOptions):
     """``gan morph``: ``from_dir``/``to_dir`` pictures whose mean latents give the direction of change;
     ``invert_steps``: gradient steps of the inversion."""
 
-    frames: int = 60
-    from_dir: str | None = None
-    to_dir: str | None = None
-    invert_steps: int = INVERT_STEPS
+    frames: int = option(60, "frames", "int", group=ANIMATION, metavar="N")
+    from_dir: str | None = option(None, "pictures of the starting group", "path", group="morph", metavar="DIR",
+                                  aliases=("--from",))
+    to_dir: str | None = option(None, "pictures of the group to move toward", "path", group="morph",
+                                metavar="DIR", aliases=("--to",))
+    invert_steps: int = option(INVERT_STEPS, "gradient steps finding each picture's latent", "int", group="morph",
+                               metavar="N")
 
 
 def _split(options: dict, extra_cls, what: str, preview: bool, output: str | None):
-    """(DreamOptions, the recipe's options, output): checked, with the preview's reductions if asked."""
+    """(DreamOptions, the recipe's options, the carry's options, output): checked, with the preview's
+    reductions if asked."""
     from ..options import preview_options, preview_output
 
     if preview:
         options = preview_options(options)
         output = preview_output(output) if output is not None else None
-    dream_opts, rest = split_options(DreamOptions, options)
-    extra, rest = split_options(extra_cls, rest)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for gan {what}")
-    extra.check()
+    dream_opts, extra, carry = take(options, DreamOptions, extra_cls, CarryOptions, what=f"gan {what}")
     if not extra.dream:
-        defaults = {f.name: f.default for f in fields(DreamOptions) if f.init and f.name not in WITHOUT_DREAM}
-        defaults |= {name: getattr(AnimationOptions, name) for name in CARRY_OPTIONS}
+        defaults = {o.name: o.default for cls in (DreamOptions, CarryOptions) for o in declared(cls)
+                    if o.name not in WITHOUT_DREAM}
         unused = [key for key, value in options.items() if key in defaults and value != defaults[key]]
         if unused:
             raise DreamError(f"--{unused[0].replace('_', '-')} applies to the dream: add --dream, or leave it out")
-    return dream_opts, extra, output
+    return dream_opts, extra, carry, output
 
 
 def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
@@ -111,23 +102,21 @@ def generate(generator, latents: np.ndarray) -> np.ndarray:
 
 
 def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts: AnimationOptions,
-           source: dict) -> str:
+           carry: CarryOptions, source: dict) -> str:
     """Upscale and write the frames, or dream them as a video (``opts.dream``)."""
     from .. import media
 
     fps = parse_fps(opts.fps)
     frames = (media.resize_max_side(upscale(frame, opts.scale), dream_opts.max_side) for frame in frames_small)
     if opts.dream:
-        from ..video import VideoOptions, dream_frames
+        from ..video import dream_frames
 
-        video_opts = VideoOptions(**{f.name: getattr(opts, f.name) for f in fields(VideoOptions)
-                                     if hasattr(opts, f.name) and f.name != "fps"})
-        dream_frames(frames, output, total=len(frames_small), fps=fps, dream_opts=dream_opts,
-                     video_opts=video_opts, source=source)
+        dream_frames(frames, output, total=len(frames_small), fps=fps, dream_opts=dream_opts, carry_opts=carry,
+                     output_opts=opts, source=source)
         return output
     from tqdm import tqdm
 
-    with media.open_sink(output, fps=fps, quality=opts.quality) as sink:
+    with media.open_sink(output, fps=fps, quality=opts.quality, codec=opts.codec) as sink:
         for frame in tqdm(frames, total=len(frames_small), disable=dream_opts.quiet, unit="frame",
                           desc="writing", dynamic_ncols=True):
             sink.write(frame)
@@ -135,7 +124,7 @@ def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts
 
 
 def _check_output(output: str, *inputs) -> str:
-    from ..animation import check_animation_output
+    from ..media.outputs import check_animation_output
 
     for path in [path for path in inputs if path is not None] or [None]:
         check_animation_output(output, path, "animation")
@@ -154,10 +143,7 @@ def walk(gan_file: str | os.PathLike, output: str | os.PathLike | None = None, *
     caps the upscaled frames). ``preview``: the dream's quick-look settings, written as ``<name>_preview``.
     """
     output = str(output) if output is not None else str(Path(gan_file).with_name(Path(gan_file).stem + "_walk.gif"))
-    dream_opts, opts, output = _split(options, WalkOptions, "walk", preview, output)
-    check_positive_int("keyframes", opts.keyframes)
-    if opts.keyframes < 2:
-        raise DreamError(f"keyframes must be at least 2 for a walk, got {opts.keyframes}")
+    dream_opts, opts, carry, output = _split(options, WalkOptions, "walk", preview, output)
     _check_output(output, gan_file)
     generator, meta = checkpoint.load_generator(gan_file)
     latents = walk_latents(keyframe_latents(opts.keyframes, meta["options"]["latent_dim"], dream_opts.seed),
@@ -165,7 +151,7 @@ def walk(gan_file: str | os.PathLike, output: str | os.PathLike | None = None, *
     frames = generate(generator, latents)
     source = {"command": "gan walk", "model": _identity(gan_file), "keyframes": opts.keyframes, "loop": opts.loop,
               "frames": opts.frames, "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
-    return _write(frames, output, dream_opts, opts, source)
+    return _write(frames, output, dream_opts, opts, carry, source)
 
 
 def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.PathLike | None = None,
@@ -183,8 +169,7 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
     from .data import load_images, square
 
     output = str(output) if output is not None else str(Path(face).with_name(Path(face).stem + "_morph.gif"))
-    dream_opts, opts, output = _split(options, MorphOptions, "morph", preview, output)
-    check_positive_int("invert steps", opts.invert_steps)
+    dream_opts, opts, carry, output = _split(options, MorphOptions, "morph", preview, output)
     folders = (opts.from_dir, opts.to_dir)
     if other is None and None in folders:
         if folders == (None, None):
@@ -217,10 +202,10 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
               "other": _identity(other) if other is not None else None, "from_dir": opts.from_dir,
               "to_dir": opts.to_dir, "invert_steps": opts.invert_steps, "frames": opts.frames,
               "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
-    return _write(frames, output, dream_opts, opts, source)
+    return _write(frames, output, dream_opts, opts, carry, source)
 
 
 def _identity(path) -> dict:
-    from ..options import file_identity
+    from ..render import file_identity
 
     return file_identity(path)

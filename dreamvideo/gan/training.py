@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..declare import Options, option, split, take
 from ..errors import DreamError
 from . import checkpoint
 from .data import check_size, load_images, tanh_to_uint8, to_model
@@ -32,27 +33,26 @@ CHECKPOINT_SECONDS = 60.0  # also checkpoint after an epoch once this long has p
 GRID_SIDE = 6  # the sample grid shows GRID_SIDE x GRID_SIDE pictures
 
 
+TRAINING = "training"
+
+
 @dataclass
-class TrainOptions:
+class TrainOptions(Options):
     """Options of ``dreamvideo gan train``: picture side (32, 64 or 128), epochs, batch size, latent
     dimension, seed, horizontal flips, and quiet (no progress bar)."""
 
-    size: int = 64
-    epochs: int = 50
-    batch_size: int = 32
-    latent_dim: int = 100
-    seed: int = 0
-    flip: bool = True
-    quiet: bool = False
+    size: int = option(64, "picture side the GAN makes: 32, 64 or 128", "int", group=TRAINING, metavar="PX")
+    epochs: int = option(50, "passes over the pictures in all, counting a resumed run's", "int", group=TRAINING,
+                         metavar="N")
+    batch_size: int = option(32, "pictures per step", "int", group=TRAINING, metavar="N")
+    latent_dim: int = option(100, "length of the latent vector", "int", group=TRAINING, metavar="N")
+    seed: int = option(0, "random seed; same seed, same model", "seed")
+    flip: bool = option(True, "augment with horizontal flips", "bool", group=TRAINING)
+    quiet: bool = option(False, "no progress bar or messages", "bool", aliases=("-q",))
 
-    def check(self) -> None:
-        from ..options import check_positive_int
-
+    def __post_init__(self):
+        super().__post_init__()
         check_size(self.size)
-        for name in ("epochs", "batch_size", "latent_dim"):
-            check_positive_int(name.replace("_", " "), getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
-            raise DreamError(f"seed must be a whole number, got {self.seed!r}")
 
     def architecture(self) -> dict:
         """The settings a checkpoint must share with the command that resumes it."""
@@ -180,14 +180,10 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     of the same settings, training resumes from it (up to ``epochs`` in all). Options: those of
     :class:`TrainOptions`.
     """
-    from ..options import split_options
     from ..media import check_output, write_image
     from ..runtime import import_tensorflow
 
-    opts, rest = split_options(TrainOptions, options)
-    if rest:
-        raise DreamError(f"unknown option {sorted(rest)[0]!r} for gan train")
-    opts.check()
+    opts, = take(options, TrainOptions, what="gan train")
     output = str(output) if output is not None else default_model_path(image_dir)
     if Path(output).is_dir():
         raise DreamError(f"{output} is a folder: give a file name for the model, e.g. faces.gan")
@@ -202,7 +198,8 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     previous = None
     if Path(output).exists():
         meta, weights = checkpoint.load(output)
-        stored, _ = split_options(TrainOptions, meta["options"])
+        known, _ = split(meta["options"], TrainOptions)
+        stored = TrainOptions(**known)
         if stored.architecture() != opts.architecture():
             difference = next(k for k in opts.architecture() if opts.architecture()[k] != stored.architecture()[k])
             raise DreamError(f"{output} was trained with {difference.replace('_', ' ')} "

@@ -14,7 +14,7 @@ from .decode import FrameReader, count_frames, read_frames
 from .encoders import GifSink, MovSink, Mp4Sink, VideoSink, WebmSink, WebpSink
 from .files import write_bytes_atomically
 from .images import IMAGE_EXTENSIONS, MAX_PIXELS, is_video_path, read_image, resize_max_side, write_image
-from .outputs import OUTPUT_KINDS, check_output, output_kind
+from .outputs import OUTPUT_KINDS, check_animation_output, check_output, output_kind
 from .probe import VideoInfo, probe_video
 from .rates import fit_size
 from .sinks import DEFAULT_CRF, MP4_CODECS, FramesSink, ImageSink, Sink, check_codec, check_quality
@@ -23,7 +23,7 @@ from .writers import open_sink
 __all__ = [
     "DEFAULT_CRF", "FrameReader", "FramesSink", "GifSink", "IMAGE_EXTENSIONS", "ImageSink", "MAX_PIXELS",
     "MP4_CODECS", "MovSink", "Mp4Sink", "OUTPUT_KINDS", "Sink", "VideoInfo", "VideoSink", "WebmSink", "WebpSink",
-    "check_codec", "check_output", "check_quality", "count_frames", "fit_size", "is_video_path", "open_sink",
-    "output_kind", "probe_video", "read_frames", "read_image", "resize_max_side", "write_bytes_atomically",
-    "write_image",
+    "check_animation_output", "check_codec", "check_output", "check_quality", "count_frames", "fit_size",
+    "is_video_path", "open_sink", "output_kind", "probe_video", "read_frames", "read_image", "resize_max_side",
+    "write_bytes_atomically", "write_image",
 ]

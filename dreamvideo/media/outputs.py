@@ -64,3 +64,13 @@ def check_output(output: PathLike, input: PathLike | None = None, animated: bool
         if same:
             raise DreamError(f"{output}: is the input file itself; choose another output name")
     return kind
+
+
+def check_animation_output(output: PathLike, input: PathLike | None, what: str) -> str:  # noqa: A002
+    """The kind of an animation's output (see :func:`output_kind`), checked before any work: DreamError for
+    a still image type, or for the input file itself."""
+    kind = check_output(output, input, animated=True)
+    if kind == "image":
+        raise DreamError(f"cannot write a {what} to {output}: use .mp4, .gif, .webp, .webm, .mov or a folder "
+                         "ending in /")
+    return kind
