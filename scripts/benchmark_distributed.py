@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dreamvideo import farm, media, metrics, video  # noqa: E402
+from dreamvideo import api, farm, media, metrics  # noqa: E402
 from dreamvideo.options import FARM_OVERLAP, FARM_WARMUP, FarmOptions  # noqa: E402
 
 FULL_HD = 1920 * 1080
@@ -77,7 +77,7 @@ def descendants_cpu() -> float:
 def render_timed(clip, output, options, **farm_kwargs) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process and its descendants) of one render."""
     started, cpu, children = time.perf_counter(), time.process_time(), descendants_cpu()
-    video.render_video(clip, output, quiet=True, **options, **farm_kwargs)
+    api.render_video(clip, output, quiet=True, **options, **farm_kwargs)
     return time.perf_counter() - started, time.process_time() - cpu + descendants_cpu() - children
 
 
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
                 sweep = {}
                 for warmup, overlap in ((0, 0), (4, 2), (8, 4), (12, 8)):
                     output = f"{folder}/sweep_{warmup}_{overlap}/"
-                    video.render_video(args.clip, output, quiet=True, workers=2, segment=args.segment,
+                    api.render_video(args.clip, output, quiet=True, workers=2, segment=args.segment,
                                        warmup=warmup, overlap=overlap, **options)
                     sweep[(warmup, overlap)] = output
         auto = farm.auto_segment(frames, 2, FARM_OVERLAP)

@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dreamvideo  # noqa: E402
-from dreamvideo import media, motion, render, video  # noqa: E402
+from dreamvideo import media, motion, options, render, video  # noqa: E402
 from dreamvideo.options import DreamOptions  # noqa: E402
 from dreamvideo.steady import dream_strength  # noqa: E402
 
@@ -212,7 +212,7 @@ def longest_shot(frames: list[np.ndarray]) -> tuple[int, int]:
     restarts the dream, and the next shot has other content, so windows across it would compare two scenes
     rather than one dream over time)."""
     starts = [0] + [index for index in range(1, len(frames))
-                    if video.starts_new_shot(frames[index - 1], frames[index], video.VideoOptions())]
+                    if video.starts_new_shot(frames[index - 1], frames[index], options.VideoOptions())]
     stops = starts[1:] + [len(frames)]
     return max(zip(starts, stops), key=lambda shot: shot[1] - shot[0])
 
@@ -636,10 +636,10 @@ def main(argv=None) -> int:
         return memory_child(args)
     print(f"dreamvideo {dreamvideo.__version__} video benchmark on {os.cpu_count()} CPU cores, "
           f"Python {platform.python_version()}")
-    defaults = {**{f.name: f.default for f in dataclasses.fields(video.VideoOptions)},
+    defaults = {**{f.name: f.default for f in dataclasses.fields(options.VideoOptions)},
                 **{f.name: f.default for f in dataclasses.fields(DreamOptions)}}
     print("defaults under test: " + ", ".join(f"{k} {defaults[k]}" for k in OLD_DEFAULTS) +
-          f"; carried steps {video.CARRIED_STEPS_SHARE:.0%} of --steps when unset")
+          f"; carried steps {options.VIDEO_CARRIED_SHARE:.0%} of --steps when unset")
     print("old defaults: " + ", ".join(f"{k} {v}" for k, v in OLD_DEFAULTS.items()))
     print(f"variants: {', '.join(args.variant)}; naive: blend 0 with the variant's other settings")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (wall times suffer when other jobs share the machine; "

@@ -10,10 +10,10 @@ settings, each to a folder of PNGs so no codec error enters the metrics:
 
 - *on*: colour coherence on (the default, ``colour_match=1``);
 - *off*: ``colour_match=0``;
-- *loop*: ``loop=True`` (default overlap), colour coherence on.
+- *loop*: ``loop=True`` (default loop fade), colour coherence on.
 
 Printed for each: seconds per rendered frame, wall clock and this process's CPU time (the model is built
-and traced beforehand; a loop renders ``overlap`` frames more than it outputs); the mean CIELAB lightness
+and traced beforehand; a loop renders ``loop_fade`` frames more than it outputs); the mean CIELAB lightness
 L* and chroma C* = sqrt(a*^2 + b*^2) of the last frame against the first, and their relative change
 (target with colour coherence on: both within 5%); for *loop*, the last-to-first mean absolute difference
 (uint8 RGB) over the median difference between consecutive frames (target at most 1.5), and, since the
@@ -50,9 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 import dreamvideo  # noqa: E402
 from dreamvideo import media  # noqa: E402
-from dreamvideo.dreaming import make_dreamer
-    from dreamvideo.options import DreamOptions  # noqa: E402
-from dreamvideo.options import ZoomOptions, noise_canvas, parse_size, render_zoom  # noqa: E402
+from dreamvideo.api import render_zoom  # noqa: E402
+from dreamvideo.dreaming import make_dreamer  # noqa: E402
+from dreamvideo.options import DreamOptions, ZoomOptions  # noqa: E402
+from dreamvideo.zoom import noise_canvas, parse_size  # noqa: E402
 
 DEFAULT_INPUT = ROOT / "samples" / "coffee.png"
 TARGET_COLOUR_DRIFT = 0.05  # |last - first| / first, for L* and C*, colour coherence on
@@ -142,7 +143,7 @@ def render_variant(name: str, start: Path, folder: Path, settings: dict, keep: b
     frames = settings["frames"]
     overlap = 0
     if settings.get("loop"):
-        overlap = min(24, max(1, frames // 4)) if settings.get("overlap") is None else settings["overlap"]
+        overlap = min(24, max(1, frames // 4)) if settings.get("loop_fade") is None else settings["loop_fade"]
     record = {"settings": settings, "wall": wall, "cpu": cpu, "rendered": frames + overlap,
               "overlap": overlap}
     stamp.write_text(json.dumps(record, indent=1))

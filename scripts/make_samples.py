@@ -167,7 +167,7 @@ def make_steady() -> Path:
                 sink.write(frame)
         frames = list(media.read_frames(long_clip))  # as the render sees them
         naive = dv.dream_array(frames[STEADY_SHOWN[0]], quiet=True, **STEADY_SETTINGS)
-        default = dv.video.VideoOptions().steady
+        default = dv.options.VideoOptions().steady
         for label, steady in (("--steady 0", 0.0), (f"--steady {default:g} (default)", default)):
             folder = Path(tmp) / f"steady{steady}"
             dv.render_video(long_clip, f"{folder}/", quiet=True, steady=steady, **STEADY_SETTINGS)

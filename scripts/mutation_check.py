@@ -53,6 +53,20 @@ def b(name, file, original, replacement, *tests, why=""):
 # behaviour the README promises or a flag offers.
 
 BREAKAGES = [
+    # -- the package's shape
+    b("import-circle-put-back", "dreamvideo/render.py",
+      "from .version import __version__\n", "from . import api  # noqa: F401\nfrom .version import __version__\n",
+      "tests/test_imports.py::test_the_package_has_no_import_circles",
+      why="render (below the façade) imports api, which imports render: a circle"),
+    b("cli-flag-default-not-the-declarations", "dreamvideo/cli/flags.py",
+      '                keywords["default"] = opt.default', '                keywords["default"] = None',
+      "tests/test_cli.py::test_flag_defaults_are_the_declared_defaults"),
+    b("unknown-option-accepted", "dreamvideo/declare.py",
+      "    if names:\n        raise DreamError", "    if False:\n        raise DreamError",
+      "tests/test_artist.py::test_unknown_keywords_are_refused_by_every_call"),
+    b("objective-alias-dropped", "dreamvideo/declare.py",
+      'ALIASES = {"objective": "layer"}', "ALIASES = {}",
+      "tests/test_artist.py::test_the_design_notes_example_runs_with_objective"),
     # -- issue 11: tests that passed with their bug
     b("bf16-forced-to-float32", "dreamvideo/models/__init__.py",
       "        with dtype_policy(policy):", '        with dtype_policy("float32"):',

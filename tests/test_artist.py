@@ -674,3 +674,23 @@ def test_the_design_notes_example_runs_with_objective(tmp_path):
     with pytest.raises(dv.DreamError, match="not both"):
         dv.render_zoom(str(SAMPLES / "coffee.png"), str(tmp_path / "z.gif"), objective=dv.layers("block4_conv3"),
                        layer=["block3_conv3"])
+
+
+def test_unknown_keywords_are_refused_by_every_call(tmp_path):
+    """One "unknown option" error, whichever call gets the keyword, before any work."""
+    import os
+
+    import dreamvideo as dv
+
+    picture = SAMPLES / "coffee.png"
+    calls = [lambda: dv.dream_image(picture, tmp_path / "a.png", colour_bleed=1),
+             lambda: dv.dream_array(np.zeros((8, 8, 3), np.uint8), colour_bleed=1),
+             lambda: dv.render_video(SAMPLES / "coffee_pan.mp4", tmp_path / "a.mp4", colour_bleed=1),
+             lambda: dv.render_zoom(picture, tmp_path / "a.gif", colour_bleed=1),
+             lambda: dv.dream_files([picture, SAMPLES / "coffee_pan.mp4"], colour_bleed=1),
+             lambda: dv.measure([picture], guide=str(picture), colour_bleed=1),
+             lambda: dv.gan.train(tmp_path, tmp_path / "m.gan", colour_bleed=1)]
+    for call in calls:
+        with pytest.raises(dv.DreamError, match="unknown option 'colour_bleed'"):
+            call()
+    assert sorted(os.listdir(tmp_path)) == []

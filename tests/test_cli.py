@@ -301,3 +301,20 @@ def test_no_traceback_reaches_the_terminal(tmp_path):
     assert done.stdout == ""
     assert sorted(os.listdir(tmp_path)) == ["notes.mp4"]
 
+
+
+def test_flag_defaults_are_the_declared_defaults(cli):
+    """Every flag's default is its option's declaration, and the help says it."""
+    from dreamvideo.cli.dream import build_main_parser
+    from dreamvideo.cli.zoom import build_zoom_parser
+    from dreamvideo.declare import declared
+    from dreamvideo.options import DreamOptions, FarmOptions, VideoOptions, ZoomOptions
+
+    for parser, classes, argv in ((build_main_parser(), (DreamOptions, VideoOptions, FarmOptions), ["x.png"]),
+                                  (build_zoom_parser(), (DreamOptions, ZoomOptions), [])):
+        parsed = vars(parser.parse_args(argv))
+        for cls in classes:
+            for opt in declared(cls):
+                if opt.cli:
+                    assert parsed[opt.name] == opt.default, (parser.prog, opt.name)
+    assert "0 dreams every frame independently (default 0.9)" in " ".join(cli("--help").out.split())

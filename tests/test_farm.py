@@ -53,14 +53,16 @@ def test_cross_fade_weights():
 
 
 def test_precision_auto_is_decided_on_the_driver(tiny_model_file):
-    from dreamvideo.farm import _for_workers
+    from dreamvideo.farm.driver import _for_workers
     from dreamvideo.models import cpu_has_bf16
     from dreamvideo.options import DreamOptions
+    from dreamvideo.still import StillJob
 
-    auto = DreamOptions(model=tiny_model_file, layer="conv3")
+    auto = StillJob("in.png", "out.png", DreamOptions(model=tiny_model_file, layer="conv3"))
     sent = _for_workers(auto)
-    assert sent.precision == ("bfloat16" if cpu_has_bf16() else "float32") and auto.precision == "auto"
-    explicit = DreamOptions(model=tiny_model_file, layer="conv3", precision="float32")
+    assert sent.dream_opts.precision == ("bfloat16" if cpu_has_bf16() else "float32")
+    assert auto.dream_opts.precision == "auto"
+    explicit = StillJob("in.png", "out.png", DreamOptions(model=tiny_model_file, layer="conv3", precision="float32"))
     assert _for_workers(explicit) is explicit
 
 
@@ -235,7 +237,7 @@ def test_the_cluster_listens_on_loopback_only(cluster):
 
 def test_segments_in_another_order_give_the_same_frames(cluster, reference, moving_clip, farm_options, tmp_path,
                                                          facts):
-    from dreamvideo import video
+    from dreamvideo import api
 
     frames, natural = reference
     assert sorted(natural) == [0, 1, 2]
@@ -248,7 +250,7 @@ def test_segments_in_another_order_give_the_same_frames(cluster, reference, movi
         assert np.array_equal(a, b), f"frame {index} differs"
     # Known answer: the first segment is the single-process render, up to the first seam's cross-fade.
     single = f"{tmp_path}/single/"
-    video.render_video(moving_clip, single, **farm_options)
+    api.render_video(moving_clip, single, **farm_options)
     alone = facts.png_frames(single)
     assert all(np.array_equal(frames[i], alone[i]) for i in range(SEGMENT["segment"]))
     assert not np.array_equal(frames[SEGMENT["segment"]], alone[SEGMENT["segment"]])  # the seam blends

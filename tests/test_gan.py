@@ -366,12 +366,12 @@ def test_every_gan_flag_is_an_api_keyword_and_every_option_a_flag():
     import inspect
 
     from dreamvideo import gan
-    from dreamvideo.cli import build_gan_parser
-    from dreamvideo.options import DreamOptions
+    from dreamvideo.cli.gan import build_gan_parser
+    from dreamvideo.options import CarryOptions, DreamOptions
 
     cases = [("train", gan.train, [gan.TrainOptions]),
-             ("walk", gan.walk, [gan.WalkOptions, DreamOptions]),
-             ("morph", gan.morph, [gan.MorphOptions, DreamOptions]),
+             ("walk", gan.walk, [gan.WalkOptions, CarryOptions, DreamOptions]),
+             ("morph", gan.morph, [gan.MorphOptions, CarryOptions, DreamOptions]),
              (None, gan.animate, [gan.TrainOptions, gan.WalkOptions])]
     for command, function, option_classes in cases:
         parser = build_gan_parser(command)
@@ -382,7 +382,7 @@ def test_every_gan_flag_is_an_api_keyword_and_every_option_a_flag():
         flags = {option for a in parser._actions for option in a.option_strings}
         options = {f.name for cls in option_classes for f in fields(cls) if f.init}
         if command is None:
-            options -= {"dream", "blend", "carried_steps", "flow", "flow_preset", "restart"}
+            options -= {"dream", "restart", "codec"}
         missing = [name for name in options if f"--{name.replace('_', '-')}" not in flags]
         assert not missing, (command, missing)
 

@@ -7,7 +7,6 @@ only at call time still ties the modules together and hides which one is below t
 import ast
 from pathlib import Path
 
-import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "dreamvideo"
 
@@ -148,7 +147,6 @@ def test_import_graph_resolves_relative_and_submodule_imports(tmp_path):
     assert find_cycles(import_graph(package)) == [["pkg", "pkg.top", "pkg.sub.leaf", "pkg.other", "pkg"]]
 
 
-@pytest.mark.xfail(strict=True, reason="circles being removed (issue 16)")
 def test_the_package_has_no_import_circles():
     graph = import_graph()
     found = [f"{' -> '.join(cycle)} (tied together: {', '.join(group)})"
