@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from . import motion
+from . import cuts, motion
 from .errors import DreamError
 
 # The analysis copy's longer side: the low frequencies, where flicker lives, survive; compression noise and
@@ -54,7 +54,7 @@ def relative_levels(previous: np.ndarray, current: np.ndarray, *, method: str = 
     starts a new shot. Gains and offsets: (3,) float64 (offsets in grey levels 0-255)."""
     forward, backward = motion.flow_pair(previous, current, method, preset)
     weight = motion.consistency_weight(forward, backward, soft_edge=0)
-    cut = motion.is_scene_cut(previous, current, weight, backward=backward)
+    cut = cuts.is_scene_cut(previous, current, weight, backward=backward)
     carried = motion.warp(previous, backward).astype(np.float64)
     now = current.astype(np.float64)
     usable = (weight > 0.5) & (carried.min(axis=2) > DARK) & (carried.max(axis=2) < BRIGHT) \

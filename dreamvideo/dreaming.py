@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 
+from .arrays import float255_to_uint8
 from .kernel import Dreamer
 from .models import load_model
 from .options import DreamOptions
@@ -32,15 +33,10 @@ def make_dreamer(options: DreamOptions) -> Dreamer:
     return _DREAMERS[key]
 
 
-def quantise_255(image: np.ndarray) -> np.ndarray:
-    """float [0, 255] -> uint8, rounded (the one place the project quantises a dream)."""
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
-
-
 def cross_fade(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
     """(1 - weight) * first + weight * second of two uint8 (H, W, 3) frames, quantised: a uint8 frame (the
     one cross-fade: a zoom's loop and the farm's seams)."""
-    return quantise_255((1.0 - weight) * first.astype(np.float32) + weight * second.astype(np.float32))
+    return float255_to_uint8((1.0 - weight) * first.astype(np.float32) + weight * second.astype(np.float32))
 
 
 def carried_steps_schedule(carried_steps, steps, share: float):

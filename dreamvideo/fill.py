@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from . import motion
+from . import cuts, motion
 from .errors import DreamError
 
 log = logging.getLogger(__name__)
@@ -219,8 +219,8 @@ def raw_flows(previous: np.ndarray, current: np.ndarray, previous_hole=None, cur
             frame = np.clip(fill_smooth(frame.astype(np.float32), ~hole), 0, 255).astype(np.uint8)
         frames.append(frame)
     forward, backward = motion.flow_pair(frames[0], frames[1], method, preset)
-    cut = (motion.is_scene_cut(frames[0], frames[1], None, backward=backward)
-           and motion.is_scene_cut(frames[0], frames[1], motion.consistency_weight(forward, backward),
+    cut = (cuts.is_scene_cut(frames[0], frames[1], None, backward=backward)
+           and cuts.is_scene_cut(frames[0], frames[1], motion.consistency_weight(forward, backward),
                                    backward=backward))
     return forward, backward, cut
 

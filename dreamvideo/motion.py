@@ -19,13 +19,11 @@ from __future__ import annotations
 import logging
 import numbers
 from functools import lru_cache
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from .arrays import check_image as _check_image, unit_interval
-from .colour import ColourStats, colour_stats, match_colour  # noqa: F401 (the recipes call these as motion.*)
 from .errors import DreamError
 
 log = logging.getLogger(__name__)
@@ -55,7 +53,7 @@ _FARNEBACK = dict(pyr_scale=0.5, levels=5, winsize=15, iterations=3, poly_n=5, p
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-def _check_flow(flow, name: str = "flow", shape=None) -> np.ndarray:
+def check_flow(flow, name: str = "flow", shape=None) -> np.ndarray:
     if not isinstance(flow, np.ndarray) or flow.ndim != 3 or flow.shape[2] != 2:
         got = getattr(flow, "shape", type(flow).__name__)
         raise DreamError(f"{name} must be an (H, W, 2) array of (dx, dy) pixel offsets, got {got}")
@@ -179,7 +177,7 @@ _REMAP_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16), np
 
 
 @lru_cache(maxsize=8)
-def _pixel_grid(height: int, width: int) -> np.ndarray:
+def pixel_grid(height: int, width: int) -> np.ndarray:
     """(H, W, 2) float32 with grid[y, x] = (x, y); cached because building it costs as much as a remap."""
     grid = np.empty((height, width, 2), np.float32)
     grid[..., 0] = np.arange(width, dtype=np.float32)[None, :]
@@ -198,10 +196,10 @@ def warp(image, flow, interpolation: str = "linear") -> np.ndarray:
     as ``image``.
     """
     image = _check_image(image, "image", channels=(1, 2, 3, 4))
-    flow = _check_flow(flow, shape=image.shape)
+    flow = check_flow(flow, shape=image.shape)
     if image.dtype not in _REMAP_DTYPES:
         raise DreamError(f"cannot warp an image of dtype {image.dtype}; use uint8 or float32")
-    coordinates = cv2.add(flow, _pixel_grid(*flow.shape[:2]))
+    coordinates = cv2.add(flow, pixel_grid(*flow.shape[:2]))
     out = cv2.remap(image, coordinates, None, _interpolation(interpolation), borderMode=BORDER)
     return out.reshape(image.shape)
 
@@ -233,8 +231,8 @@ def consistency_weight(forward, backward, *, frame: str = "current", soft_edge: 
     pixels; 0 gives the hard 0/1 mask. Returns (H, W) float32 in [0, 1], 1 where the carried pixel is
     trustworthy. It is a blend weight: it never scales a flow.
     """
-    forward = _check_flow(forward, "forward flow")
-    backward = _check_flow(backward, "backward flow", shape=forward.shape)
+    forward = check_flow(forward, "forward flow")
+    backward = check_flow(backward, "backward flow", shape=forward.shape)
     if frame == "current":
         outgoing, returning = backward, forward
     elif frame == "previous":
@@ -245,7 +243,7 @@ def consistency_weight(forward, backward, *, frame: str = "current", soft_edge: 
         raise DreamError(f"soft_edge must be a whole number of pixels >= 0, got {soft_edge!r}")
 
     height, width = outgoing.shape[:2]
-    landing = cv2.add(outgoing, _pixel_grid(height, width))
+    landing = cv2.add(outgoing, pixel_grid(height, width))
     returning_there = cv2.remap(returning, landing, None, cv2.INTER_LINEAR, borderMode=BORDER)
 
     # Work on strided views of the components: numpy never copies the interleaved arrays apart.
@@ -341,104 +339,6 @@ def reanchor(start, frame, amount: float = 1.0, scale: float = 1 / 16) -> np.nda
         low = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / factor, borderType=BORDER), (width, height),
                          interpolation=cv2.INTER_LINEAR)
     return start - np.float32(amount) * low
-
-
-# ------------------------------------------------------------------------------------------- scene cuts
-
-class SceneCutScores(NamedTuple):
-    """The numbers :func:`is_scene_cut` decides on, for logging and tuning.
-
-    ``unreliable``: fraction of pixels whose consistency weight is below 0.5.
-    ``difference``: mean absolute difference between the current frame and the previous one (warped by
-    the backward flow when one is given), as a fraction of full scale (0-1).
-    ``unexplained``: ``difference`` divided by how much the two frames vary around their own means; about 1
-    (or more) for two unrelated pictures, well below 1 when motion explains the change.
-    """
-
-    unreliable: float
-    difference: float
-    unexplained: float
-
-
-def scene_cut_scores(previous, current, weight=None, *, backward=None) -> SceneCutScores:
-    """Measure how badly motion explains ``current`` from ``previous``; see :func:`is_scene_cut`."""
-    previous = _check_image(previous, "previous frame")
-    current = _check_image(current, "current frame")
-    if previous.shape != current.shape:
-        raise DreamError(f"previous frame is {previous.shape} but current frame is {current.shape}; "
-                         "scene cuts are detected between frames of the same size")
-    full_scale = _full_scale(previous, "previous frame")
-    if _full_scale(current, "current frame") != full_scale:
-        raise DreamError(f"previous frame is {previous.dtype} but current frame is {current.dtype}; "
-                         "pass both as uint8 (0-255) or both as float (0-1)")
-    # Every other pixel in each direction: a quarter of the work, and the means hardly move.
-    if backward is None:
-        previous = previous[::2, ::2]
-    else:
-        backward = _check_flow(backward, "backward flow", shape=current.shape)
-        height, width = backward.shape[:2]
-        coordinates = cv2.add(backward[::2, ::2], _pixel_grid(height, width)[::2, ::2])
-        previous = cv2.remap(previous, coordinates, None, cv2.INTER_LINEAR, borderMode=BORDER)
-    previous_f = previous.astype(np.float32).reshape(current[::2, ::2].shape) / full_scale
-    current_f = current[::2, ::2].astype(np.float32) / full_scale
-    difference = float(cv2.absdiff(previous_f, current_f).mean())
-    spread = 0.5 * (_mean_absolute_deviation(previous_f) + _mean_absolute_deviation(current_f))
-    unexplained = difference / max(spread, 1e-6)
-    if weight is None:
-        unreliable = float("nan")
-    else:
-        weight = np.asarray(weight)
-        if weight.shape != current.shape[:2]:
-            raise DreamError(f"consistency weight is {weight.shape} but the frame is {current.shape[:2]}")
-        unreliable = float((weight < 0.5).mean())
-    return SceneCutScores(unreliable, difference, unexplained)
-
-
-def is_scene_cut(previous, current, weight, *, backward=None, unreliable_fraction: float = 0.5,
-                 unexplained_ratio: float = 0.6, min_difference: float = 0.015) -> bool:
-    """Whether ``current`` starts a new shot, so the dream should restart instead of being carried.
-
-    ``previous``, ``current``: SOURCE frames (H, W, 3) RGB, uint8 0-255 or float in [0, 1].
-    ``weight``: their :func:`consistency_weight` (H, W), or None to skip the flow-failure test.
-    ``backward``: their backward flow; strongly recommended: without it the raw frame difference stands
-    in for the motion-compensated one, and fast motion looks more like a cut.
-
-    A cut needs all of: the flow fails (at least ``unreliable_fraction`` of the pixels have weight < 0.5),
-    motion leaves the change unexplained (the mean absolute residual ``|warp(previous, backward) - current|``
-    is at least ``unexplained_ratio`` times the frames' mean absolute deviation around their own means,
-    which is what two unrelated pictures give), and the residual is at least ``min_difference`` of full
-    scale (so near-identical dark, noisy frames, where flow fails for want of texture, are not a cut).
-
-    Tuned on every pair of frames of four real clips at full size (cityCC0.mpg, realshort.mp4,
-    tree.avi, test.webm). At the one hard cut (cityCC0.mpg, frames 115 -> 116, counting from 0) with
-    DIS "medium": unreliable 0.98, unexplained 1.00, difference 0.17. Over all other pairs, unexplained
-    stays at or below 0.29 (0.43 with Farneback, 0.47 without ``backward``) while unreliable alone
-    reaches 0.75 (test.webm: static camera, flat walls), so flow failure alone is not taken for a cut.
-    Nor is a difference alone: a flash of +40 grey levels scores unexplained 1.7 but unreliable 0.07.
-    """
-    for name, value in (("unreliable_fraction", unreliable_fraction),
-                        ("unexplained_ratio", unexplained_ratio), ("min_difference", min_difference)):
-        if not isinstance(value, numbers.Real) or not value >= 0:
-            raise DreamError(f"{name} must be a number >= 0, got {value!r}")
-    scores = scene_cut_scores(previous, current, weight, backward=backward)
-    cut = (scores.unexplained >= unexplained_ratio and scores.difference >= min_difference
-           and not scores.unreliable < unreliable_fraction)  # written so that NaN (no weight) passes
-    if cut:
-        log.debug("scene cut: %s", scores)
-    return cut
-
-
-def _full_scale(image: np.ndarray, name: str) -> float:
-    if image.dtype == np.uint8:
-        return 255.0
-    if image.dtype.kind == "f":
-        return 1.0
-    raise DreamError(f"{name} must be uint8 (0-255) or float (0-1), got {image.dtype}")
-
-
-def _mean_absolute_deviation(image: np.ndarray) -> float:
-    means = image.reshape(-1, image.shape[-1] if image.ndim == 3 else 1).mean(axis=0)
-    return float(np.abs(image - means.reshape((1, 1, -1) if image.ndim == 3 else ())).mean())
 
 
 # ------------------------------------------------------------------------------ zoom, rotate, translate

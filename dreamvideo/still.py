@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dreaming import dream_frame, log_closeness, make_dreamer, quantise_255
+from .arrays import float255_to_uint8
+from .dreaming import dream_frame, log_closeness, make_dreamer
 from .errors import DreamError
 from .masks import MaskSource
 from .options import DreamOptions, default_output, preview_options, preview_output
@@ -21,7 +22,7 @@ def dream_still(image: np.ndarray, opts: DreamOptions) -> np.ndarray:
     image = resize_max_side(np.asarray(image), opts.max_side)
     strength = MaskSource(opts.mask).strength(0, *image.shape[:2])
     dreamer = make_dreamer(opts)
-    result = quantise_255(dream_frame(dreamer, image, opts, frame=0, strength=strength))
+    result = float255_to_uint8(dream_frame(dreamer, image, opts, frame=0, strength=strength))
     log_closeness(dreamer, image, result)
     return result
 

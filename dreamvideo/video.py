@@ -17,7 +17,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from .declare import parse_fps, take
-from .dreaming import carried_steps_schedule, dream_frame, make_dreamer, quantise_255
+from .arrays import float255_to_uint8
+from .dreaming import carried_steps_schedule, dream_frame, make_dreamer
 from .errors import DreamError
 from .masks import MaskSource
 from .options import (VIDEO_CARRIED_SHARE, CarryOptions, DreamOptions, OutputOptions, VideoOptions, default_output,
@@ -36,14 +37,6 @@ logger = logging.getLogger(__name__)
 # frames of samples/coffee_pan.mp4 (192 px) the mean |Laplacian| of the dream falls from 25.8 to 9.3 with
 # bilinear warps and to 14.7 with bicubic ones (carried frames dreaming every octave but the largest).
 CARRY_INTERPOLATION = "cubic"
-# DIS flow is noisy on flat, static regions (a wall, a dark sleeve): the noise's own gradient fails the
-# forward-backward check's motion-boundary test, and there the new source frame would replace the carried
-# dream, to be dreamed afresh the next frame: flicker. On the first 12 frames of test.webm at 256 px the raw
-# check refuses 15-31% of the pixels of a static shot; on flows blurred by this sigma, 8-20% (pixels: DIS
-# works on 8 px patches at any frame size). At 256 px, 30 frames, --steady 1 (E_warp against the input's own,
-# as in scripts/benchmark_video.py): test.webm 2.60 -> 1.78, realshort.mp4 1.66 -> 1.42, newtonscradle.gif
-# 1.70 -> 1.54; blurring only the flow the warp uses changes nothing (2.61 on test.webm).
-CONSISTENCY_FLOW_SIGMA = 3.0
 
 
 def parse_time(value, fps, name: str) -> int | None:
@@ -203,7 +196,7 @@ def frame_recipe(dream_opts: DreamOptions, carry_opts: CarryOptions, mask) -> Re
 
     def dream(index, carried_result):
         carried = carried_result.steps is not None
-        result = quantise_255(dream_frame(dreamer, carried_result.start, dream_opts, index,
+        result = float255_to_uint8(dream_frame(dreamer, carried_result.start, dream_opts, index,
                                           steps=carried_result.steps, strength=carried_result.strength,
                                           dream_octaves=carried_sizes if carried else None))
         if carry_opts.colour_match > 0.0:
@@ -227,23 +220,11 @@ def carried_octaves(count: int | str | None) -> slice | None:
 
 
 def flow_and_cut(previous: np.ndarray, frame: np.ndarray, carry_opts: CarryOptions):
-    """The backward flow from ``frame`` to ``previous`` (source frames), the carry's consistency weight, and
-    whether ``frame`` starts a new shot: the carry's one decision, shared with the farm's segment planning.
+    """The backward flow, the carry's consistency weight and whether ``frame`` starts a new shot, with the
+    render's flow method (see :func:`dreamvideo.cuts.flow_and_cut`)."""
+    from .cuts import flow_and_cut as decide
 
-    The scene-cut test sees the consistency of the flows as computed (it is tuned on them); the carry's
-    weight is judged on flows smoothed by CONSISTENCY_FLOW_SIGMA (see there). The warp uses the flow as is.
-    """
-    import cv2
-
-    from . import motion
-
-    forward, backward = motion.flow_pair(previous, frame, carry_opts.flow, carry_opts.flow_preset)
-    # A cut needs motion to leave the change unexplained as well as the flow to fail: test the first (no
-    # weight) before paying for the raw flows' own consistency check, which only a candidate needs.
-    cut = (motion.is_scene_cut(previous, frame, None, backward=backward)
-           and motion.is_scene_cut(previous, frame, motion.consistency_weight(forward, backward), backward=backward))
-    smooth = [cv2.GaussianBlur(flow, (0, 0), CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]
-    return backward, motion.consistency_weight(*smooth), cut
+    return decide(previous, frame, carry_opts.flow, carry_opts.flow_preset)
 
 
 def starts_new_shot(previous: np.ndarray, frame: np.ndarray, carry_opts: CarryOptions) -> bool:

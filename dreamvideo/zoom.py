@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .declare import parse_fps, take
-from .dreaming import carried_steps_schedule, cross_fade, dream_frame, frame_rng, make_dreamer, quantise_255
+from .arrays import float255_to_uint8
+from .dreaming import carried_steps_schedule, cross_fade, dream_frame, frame_rng, make_dreamer
 from .errors import DreamError
 from .colour import match_chroma, mean_chroma
 from .options import ZOOM_CARRIED_SHARE, DreamOptions, ZoomOptions, default_output, preview_options, preview_output
@@ -61,7 +62,7 @@ def noise_canvas(width: int, height: int, seed: int) -> np.ndarray:
     for cells, amplitude in ((4, 40.0), (16, 20.0), (64, 10.0)):
         small = rng.normal(0.0, amplitude, (cells, cells, 3)).astype(np.float32)
         canvas += cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-    return quantise_255(canvas)
+    return float255_to_uint8(canvas)
 
 
 class ColourReference:
@@ -201,11 +202,11 @@ def zoom_recipe(start_image: np.ndarray, dream_opts: DreamOptions, zoom_opts: Zo
         return CarryResult(moved.astype(np.float32), carried_steps(index % frames))
 
     def dream(index, carry_result):
-        result = quantise_255(dream_frame(dreamer, carry_result.start, dream_opts, index % frames,
+        result = float255_to_uint8(dream_frame(dreamer, carry_result.start, dream_opts, index % frames,
                                           steps=carry_result.steps, rng=frame_rng(dream_opts.seed, index)))
         strength = colour_strength(index)
         if reference.stats is not None and strength > 0:
-            result = quantise_255(colour.match_colour(result, reference.stats, strength))
+            result = float255_to_uint8(colour.match_colour(result, reference.stats, strength))
             result = match_chroma(result, reference.chroma, strength)
         if reference.stats is None:
             reference.take(result)  # the first frame's colours are kept

@@ -50,7 +50,7 @@ def child(args) -> None:
         os.sched_setaffinity(0, set(config["affinity"]))
     from dreamvideo import media, motion
     from dreamvideo.animation import dream_frame, make_dreamer
-    from dreamvideo.models import import_tensorflow
+    from dreamvideo.runtime import import_tensorflow
     from dreamvideo.options import DreamOptions
 
     def count(value):

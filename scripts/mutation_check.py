@@ -140,8 +140,8 @@ BREAKAGES = [
 
     # -- video flags
     b("video-flow-hard-coded", "dreamvideo/video.py",
-      "    forward, backward = motion.flow_pair(previous, frame, carry_opts.flow, carry_opts.flow_preset)",
-      '    forward, backward = motion.flow_pair(previous, frame, "dis", "medium")',
+      "    return decide(previous, frame, carry_opts.flow, carry_opts.flow_preset)",
+      '    return decide(previous, frame, "dis", "medium")',
       "tests/test_video.py::test_flow_and_flow_preset_change_the_carried_frames"),
     b("dis-preset-ignored", "dreamvideo/motion.py",
       "    return cv2.DISOpticalFlow_create(DIS_PRESETS[preset])",
@@ -272,7 +272,7 @@ BREAKAGES = [
       "        strength = dream_strength(dream, source, weight) / scale\n        if strength <= MIN_STRENGTH:",
       "        strength = dream_strength(dream, source, weight)\n        if strength <= MIN_STRENGTH:",
       "tests/test_video.py::test_steady_follows_a_keyframed_step_size"),
-    b("carry-judges-raw-flows", "dreamvideo/video.py",
+    b("carry-judges-raw-flows", "dreamvideo/cuts.py",
       "    smooth = [cv2.GaussianBlur(flow, (0, 0), CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]",
       "    smooth = [forward, backward]",
       "tests/test_video.py::test_the_carry_trusts_flat_static_regions_more_than_the_raw_check_and_still_finds_disocclusions"),

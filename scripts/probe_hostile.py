@@ -436,7 +436,7 @@ def _gan_file(path: Path, size=32, latent=8, weights=None, meta_extra=None) -> N
 
 def _real_gan(path: Path, poison=None) -> None:
     from dreamvideo.gan.model import build_generator
-    from dreamvideo.models import import_tensorflow
+    from dreamvideo.runtime import import_tensorflow
 
     import_tensorflow()
     weights = build_generator(32, 8).get_weights()

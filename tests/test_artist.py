@@ -683,8 +683,8 @@ def test_unknown_keywords_are_refused_by_every_call(tmp_path):
     import dreamvideo as dv
 
     picture = SAMPLES / "coffee.png"
-    calls = [lambda: dv.dream_image(picture, tmp_path / "a.png", colour_bleed=1),
-             lambda: dv.dream_array(np.zeros((8, 8, 3), np.uint8), colour_bleed=1),
+    calls = [lambda: dv.dream_array(np.zeros((8, 8, 3), np.uint8), steps=1, octaves=1, colour_bleed=1),
+             lambda: dv.dream_image(picture, tmp_path / "a.png", colour_bleed=1),
              lambda: dv.render_video(SAMPLES / "coffee_pan.mp4", tmp_path / "a.mp4", colour_bleed=1),
              lambda: dv.render_zoom(picture, tmp_path / "a.gif", colour_bleed=1),
              lambda: dv.dream_files([picture, SAMPLES / "coffee_pan.mp4"], colour_bleed=1),

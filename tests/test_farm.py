@@ -54,7 +54,7 @@ def test_cross_fade_weights():
 
 def test_precision_auto_is_decided_on_the_driver(tiny_model_file):
     from dreamvideo.farm.driver import _for_workers
-    from dreamvideo.models import cpu_has_bf16
+    from dreamvideo.runtime import cpu_has_bf16
     from dreamvideo.options import DreamOptions
     from dreamvideo.still import StillJob
 

@@ -8,7 +8,7 @@ import pytest
 
 from dreamvideo import DreamError, media
 from dreamvideo import mobilenet_v1 as mn
-from dreamvideo.models import import_tensorflow
+from dreamvideo.runtime import import_tensorflow
 
 from conftest import SAMPLES
 

@@ -170,7 +170,8 @@ def test_output_permissions_follow_the_umask(cli, clip, tmp_path, tiny_args):
 def test_blend_0_dreams_each_frame_alone(cli, clip, tmp_path, tiny_args, tiny_model_file, facts):
     """Known answer: with --blend 0, frame i is the dream of source frame i (seeded by i)."""
     from dreamvideo import media
-    from dreamvideo.dreaming import dream_frame, make_dreamer, quantise_255 as to_uint8
+    from dreamvideo.arrays import float255_to_uint8 as to_uint8
+    from dreamvideo.dreaming import dream_frame, make_dreamer
 
     assert cli(clip, "-o", f"{tmp_path}/alone/", *tiny_args, "--blend", "0").code == 0
     assert cli(clip, "-o", f"{tmp_path}/carried/", *tiny_args).code == 0
@@ -228,7 +229,8 @@ def test_start_and_end_select_frames(cli, clip, tmp_path, tiny_args, tiny_model_
                                      count):
     """Seconds are rounded to the nearest frame at 30000/1001 fps: 0.1 s is frame 3, 0.3 s frame 9."""
     from dreamvideo import media
-    from dreamvideo.dreaming import dream_frame, make_dreamer, quantise_255 as to_uint8
+    from dreamvideo.arrays import float255_to_uint8 as to_uint8
+    from dreamvideo.dreaming import dream_frame, make_dreamer
 
     flags = (["--start", start] if start else []) + (["--end", end] if end else [])
     assert cli(clip, "-o", f"{tmp_path}/out/", *tiny_args, "--blend", "0", *flags).code == 0

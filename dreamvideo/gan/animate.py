@@ -95,9 +95,9 @@ def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
 
 def generate(generator, latents: np.ndarray) -> np.ndarray:
     """uint8 (N, S, S, 3) pictures of float32 latents (N, latent_dim), in batches (inference mode)."""
-    from .data import to_uint8
+    from .data import tanh_to_uint8
 
-    return np.concatenate([to_uint8(generator(latents[i:i + GENERATE_BATCH], training=False))
+    return np.concatenate([tanh_to_uint8(generator(latents[i:i + GENERATE_BATCH], training=False))
                            for i in range(0, len(latents), GENERATE_BATCH)])
 
 

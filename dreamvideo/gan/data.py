@@ -89,4 +89,3 @@ def tanh_to_uint8(images) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-to_uint8 = tanh_to_uint8  # the name gan/animate.py imports

@@ -20,14 +20,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import DreamError
-from ..runtime import cpu_has_bf16, dtype_policy, import_tensorflow, resolve_compute_dtype
+from ..runtime import dtype_policy, import_tensorflow, resolve_compute_dtype
 from . import keras_apps, user_file, vgg16_hed
 from .features import PREPROCESS, FeatureModel
 from .registry import DEFAULT_MODEL, REGISTRY, ModelSpec, is_model_file, list_models, validate_layers
 
 __all__ = [
-    "DEFAULT_MODEL", "REGISTRY", "FeatureModel", "ModelSpec", "cpu_has_bf16", "import_tensorflow",
-    "is_model_file", "layers_of", "list_models", "load_model", "resolve_compute_dtype", "validate_layers",
+    "DEFAULT_MODEL", "REGISTRY", "FeatureModel", "ModelSpec",
+    "is_model_file", "layers_of", "list_models", "load_model", "validate_layers",
 ]
 
 
