@@ -19,11 +19,12 @@ The package, from the top down (a module imports only from below itself):
     kernel.py       the TensorFlow gradient-ascent kernel: octaves, roll, tiles, step; no I/O
     objectives.py   what to maximise: layers, channels, guide, style, smoothness; composable
     models/         backbones: the embedded networks, Keras applications, a user's file; runtime.py: TF
-    motion.py       OpenCV: flow, warp, consistency, blend, scene cuts, affine zoom; colour.py: colour matching
+    motion.py       OpenCV: flow, warp, consistency, blend, affine zoom; cuts.py: scene cuts; colour.py: colours
     metrics.py      warping error (E_warp) and other measures of a render
-    schedules.py    values over time (keyframes); expressions.py: the safe expression compiler
+    schedules.py    values over time; keyframes.py: their text; expressions.py: the safe expression compiler
     media/          still I/O, probing, decoding and encoding on PyAV, one job a module
     gan/            DCGAN training, latent walks, inversion and morphs
+    arrays.py       checks and conversions of numpy images shared by the modules above
     errors.py, version.py
 """
 

@@ -61,6 +61,7 @@ import numpy as np
 from .errors import DreamError
 from .expressions import (KEYFRAME_EXAMPLE, EvaluationProblem, Expression, SyntaxProblem, compile_expression,
                           one_line, shorten)
+from .keyframes import parse_keyframes
 
 __all__ = ["Schedule", "as_schedule", "validate", "sample", "per_frame_rate", "INTERPOLATIONS", "SOUND_VARIABLES"]
 
@@ -103,81 +104,6 @@ def _at(value: Expression, frame: float, name: str, sound: dict | None = None) -
     except EvaluationProblem as problem:
         raise DreamError(f"{name}: {value.text!r} at character {value.index + 1} {problem} at frame "
                          f"{frame}") from None
-
-
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position].isspace():
-        position += 1
-    return position
-
-
-def _parse_keyframes(text: str, position: int) -> tuple[list[int], list[Expression]]:
-    """Parse ``frame:(value), ...`` from `position` to the end; 0-based positions in `SyntaxProblem`."""
-    frames: list[int] = []
-    values: list[Expression] = []
-    position = _skip_space(text, position)
-    while True:
-        if position >= len(text):
-            if not frames:
-                raise SyntaxProblem(position, "no keyframes", KEYFRAME_EXAMPLE)
-            return frames, values
-        start = position
-        found = text[position]
-        if found == "-" and position + 1 < len(text) and text[position + 1].isdigit():
-            raise SyntaxProblem(start, "negative frame number", "frames count from 0")
-        if not found.isdigit():
-            what = {"(": "missing frame number and ':' before '('", ":": "missing frame number before ':'",
-                    ",": "missing keyframe before ','", ")": "unbalanced parentheses: unmatched ')'"}
-            raise SyntaxProblem(start, what.get(found, f"expected a frame number, found {found!r}"))
-        while position < len(text) and text[position].isdigit():
-            position += 1
-        frame = int(text[start:position])
-        if position < len(text) and text[position] in ".eE":
-            raise SyntaxProblem(start, "frame numbers are whole numbers")
-        if frames and frame == frames[-1]:
-            raise SyntaxProblem(start, f"duplicate frame number {frame}")
-        if frames and frame < frames[-1]:
-            raise SyntaxProblem(start, f"frame numbers must increase, but {frame} comes after {frames[-1]}")
-
-        position = _skip_space(text, position)
-        if position >= len(text) or text[position] != ":":
-            if position >= len(text):
-                raise SyntaxProblem(position, f"missing ':' and value after frame number {frame}")
-            if text[position] == "(":
-                raise SyntaxProblem(position, f"missing ':' between frame number {frame} and '('")
-            raise SyntaxProblem(position, f"expected ':' after frame number {frame}", KEYFRAME_EXAMPLE)
-        position = _skip_space(text, position + 1)
-        if position >= len(text) or text[position] == ",":
-            raise SyntaxProblem(position, f"missing value after '{frame}:'")
-        if text[position] != "(":
-            raise SyntaxProblem(position, f"expected '(' after '{frame}:'",
-                                 f"write the value in parentheses, e.g. {frame}:(1.5)")
-        opening = position
-        depth = 0
-        while position < len(text):
-            depth += {"(": 1, ")": -1}.get(text[position], 0)
-            if depth == 0:
-                break
-            position += 1
-        if depth:
-            raise SyntaxProblem(opening, "unbalanced parentheses: this '(' is never closed")
-        inside = text[opening + 1:position]
-        if not inside.strip():
-            raise SyntaxProblem(opening, f"missing value in '{frame}:()'")
-        frames.append(frame)
-        values.append(compile_expression(inside, VARIABLES, offset=opening + 1))
-
-        position = _skip_space(text, position + 1)
-        if position >= len(text):
-            return frames, values
-        if text[position] == ",":
-            position = _skip_space(text, position + 1)
-            continue
-        if text[position] == ")":
-            raise SyntaxProblem(position, "unbalanced parentheses: unmatched ')'")
-        if text[position].isdigit():
-            raise SyntaxProblem(position, "missing ',' between keyframes")
-        raise SyntaxProblem(position, f"unexpected {text[position]!r}", "separate keyframes with commas")
 
 
 def _check_interpolation(interpolation: object, name: str) -> str:
@@ -245,7 +171,7 @@ class Schedule:
                 if not text[position:].strip():
                     raise SyntaxProblem(position, f"no keyframes after '{word}:'", KEYFRAME_EXAMPLE)
             if ":" in text[position:]:
-                self._frames, self._values = _parse_keyframes(text, position)
+                self._frames, self._values = parse_keyframes(text, position, VARIABLES)
                 return
             missing_colon = _MISSING_COLON.match(text, position)
             if missing_colon:
