@@ -21,6 +21,7 @@ The package, from the top down (a module imports only from below itself):
     models/         backbones: the embedded networks, Keras applications, a user's file; runtime.py: TF
     motion.py       OpenCV: flow, warp, consistency, blend, affine zoom; cuts.py: scene cuts; colour.py: colours
     metrics.py      warping error (E_warp) and other measures of a render
+    music.py        per-frame features of a sound track (loudness, onsets, bands, beats) for schedules
     schedules.py    values over time; keyframes.py: their text; expressions.py: the safe expression compiler
     media/          still I/O, probing, decoding and encoding on PyAV, one job a module
     gan/            DCGAN training, latent walks, inversion and morphs
@@ -35,6 +36,6 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .version import __version__  # noqa: E402,F401
 from .errors import DreamError  # noqa: E402,F401
-from .api import (dream_array, dream_files, dream_image, gan, list_models, measure, render_file,  # noqa: E402,F401
-                  render_video, render_zoom)
+from .api import (analyse_audio, dream_array, dream_files, dream_image, gan, list_models, measure,  # noqa: E402,F401
+                  render_file, render_video, render_zoom)
 from .objectives import Objective, guide, layers, style, tv  # noqa: E402,F401

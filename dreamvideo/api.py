@@ -8,8 +8,8 @@
 Every CLI command is one call here: ``dreamvideo INPUT...`` is :func:`dream_files` (one still:
 :func:`dream_image`, one video: :func:`render_video`), ``zoom`` :func:`render_zoom`, ``render``
 :func:`render_file`, ``measure`` :func:`measure`, ``models`` :func:`list_models`, ``gan ...`` the calls of
-:mod:`dreamvideo.gan`. ``objective=`` is accepted wherever ``layer=`` is. Images returned or accepted as
-arrays are numpy uint8 (H, W, 3) RGB.
+:mod:`dreamvideo.gan`, ``audio`` :func:`analyse_audio`. ``objective=`` is accepted wherever ``layer=`` is.
+Images returned or accepted as arrays are numpy uint8 (H, W, 3) RGB.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from .options import DreamOptions, FarmOptions, VideoOptions
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["dream_array", "dream_files", "dream_image", "gan", "list_models", "measure", "render_file",
-           "render_video", "render_zoom"]
+__all__ = ["analyse_audio", "dream_array", "dream_files", "dream_image", "gan", "list_models", "measure",
+           "render_file", "render_video", "render_zoom"]
 
 
 def dream_array(image: np.ndarray, **options) -> np.ndarray:
@@ -167,6 +167,37 @@ def measure(images: Sequence[str | os.PathLike], **options) -> dict[str, dict[st
     dreamer = make_dreamer(opts)
     return {str(path): dreamer.closeness(media.resize_max_side(media.read_image(path), opts.max_side)
                                          .astype(np.float32)) for path in images}
+
+
+def analyse_audio(input: str | os.PathLike, **options):
+    """A sound's per-frame features (:class:`dreamvideo.music.Features`: ``features["bass"]`` is float64
+    (frames,) in 0..1, ``features.keyframes("bass")`` its keyframe string), the call of ``dreamvideo audio``.
+
+    input: a sound file or a video with a sound track (any format PyAV reads). Options: those of
+    :class:`~dreamvideo.options.AudioOptions`: ``fps`` (24), ``plot`` (a PNG to draw the waveform and the
+    features into), ``attack``/``release`` (smoothing, seconds), ``feature`` (names, checked), and
+    ``synth_beat`` (write the project's drum loop of ``bpm`` and ``seconds`` to ``input``, a new .wav, first).
+    """
+    from . import music
+    from .media.sound import write_sound
+    from .options import AudioOptions
+
+    opts, = take(options, AudioOptions, what="analyse_audio")
+    for name in opts.feature or ():
+        music.check_feature(name)
+    if opts.synth_beat:
+        if os.path.exists(input):
+            raise DreamError(f"{input}: already exists; --synth-beat writes a new file, give another name")
+        if not str(input).lower().endswith(".wav"):
+            raise DreamError(f"{input}: --synth-beat writes a WAV file; give a name ending in .wav")
+        beat = music.synth_beat(float(opts.seconds), float(opts.bpm))
+        write_sound(input, beat.samples, beat.rate)
+        logger.info("wrote %s: %.1f s of the synthesised drum loop at %g BPM", input, opts.seconds, opts.bpm)
+    features = music.analyse(input, opts.fps, attack=opts.attack, release=opts.release)
+    if opts.plot is not None:
+        music.plot(input, features, opts.plot)
+        logger.info("wrote %s", opts.plot)
+    return features
 
 
 def list_models() -> list:

@@ -105,6 +105,22 @@ class Options:
             cache[name] = as_schedule(getattr(self, name), name=name.replace("_", " "))
         return cache[name]
 
+    def sound_variables(self) -> frozenset:
+        """The sound features (see :mod:`dreamvideo.music`) the scheduled options' expressions use."""
+        return frozenset().union(*(self.schedule(opt.name).sound_variables for opt in declared(self)
+                                   if opt.kind == "schedule" and getattr(self, opt.name) is not None))
+
+    def bind_sound(self, features) -> None:
+        """Give every scheduled option that uses the sound its values (a :class:`~dreamvideo.music.Features`
+        or name -> array): the option then holds the bound Schedule, which pickles with them."""
+        for opt in declared(self):
+            if opt.kind == "schedule" and getattr(self, opt.name) is not None:
+                schedule = self.schedule(opt.name)
+                if schedule.sound_variables:
+                    bound = schedule.with_sound(features)
+                    setattr(self, opt.name, bound)
+                    self.__dict__.setdefault("_schedules", {})[opt.name] = bound
+
     def recorded(self, frames: int | None = None) -> dict:
         """The recorded options as plain JSON values (schedules as keyframe text, callables frame by frame)."""
         return {opt.name: plain_value(getattr(self, opt.name), frames) for opt in declared(self) if opt.recorded}

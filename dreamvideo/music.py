@@ -109,6 +109,10 @@ class Features:
     def __len__(self) -> int:
         return len(self.values["rms"])
 
+    @property
+    def names(self) -> tuple:
+        return FEATURES
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[check_feature(name)]
 
@@ -121,6 +125,59 @@ class Features:
     def keyframes(self, name: str, digits: int = 4) -> str:
         """The feature as a keyframe string ``0:(v), 1:(v), ...``, one keyframe a frame."""
         return keyframes(self[name], digits)
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's content, as 64 hex digits (what render files record of an --audio file)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        from .media.files import io_error
+
+        raise io_error(path, exc, "reading") from None
+    return digest.hexdigest()
+
+
+def read_sound_path(path):
+    """`path` itself, after checking it names a file that exists and is not empty (DreamError if not)."""
+    from .media.files import existing_file
+
+    existing_file(path)
+    return path
+
+
+def follow_sound(sound_opts, own_track, fps, *, frames: int, start_frame: int = 0, options=()) -> Features | None:
+    """Bind the sound's features to every schedule of `options` that uses them; the render's sound check.
+
+    sound_opts: the render's :class:`~dreamvideo.options.SoundOptions` (``audio``, its ``audio_sha256``, which
+    is checked against the file when given and filled in when not, the smoothing); own_track: the input
+    video, whose sound is used without ``audio`` (None for a zoom). `options`: objects with
+    ``sound_variables()`` and ``bind_sound(features)`` (the declared option classes). Frames count from
+    `start_frame` of the sound. Returns the features, or None when no schedule uses the sound.
+    """
+    if sound_opts.audio is not None:
+        actual = file_sha256(read_sound_path(sound_opts.audio))
+        if sound_opts.audio_sha256 not in (None, actual):
+            raise DreamError(f"{sound_opts.audio}: its content differs from the one the render file records "
+                             f"(SHA-256 {actual[:12]}... instead of {sound_opts.audio_sha256[:12]}...); give the "
+                             f"original sound file")
+        sound_opts.audio_sha256 = actual
+    used = sorted(frozenset().union(*(o.sound_variables() for o in options)))
+    if not used:
+        return None
+    source = sound_opts.audio if sound_opts.audio is not None else own_track
+    if source is None:
+        raise DreamError(f"{used[0]!r} is a feature of the sound track: give the sound with --audio FILE")
+    features = analyse(source, fps, frames=frames, start_frame=start_frame, attack=sound_opts.audio_attack,
+                       release=sound_opts.audio_release)
+    for opts in options:
+        opts.bind_sound(features)
+    return features
 
 
 def check_feature(name: str) -> str:

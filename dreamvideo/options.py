@@ -26,6 +26,8 @@ VIDEO = "video (ignored for stills)"
 ZOOM = "zoom"
 OUTPUT = "animation output"
 FARM = 'render farm (Ray; pip install "dreamvideo[ray]")'
+SOUND = "sound (the features of a sound track in any schedule)"
+ZOOM_FRAMES = 120  # a zoom's length without --frames or --audio
 
 # A carried frame already holds the dream: this share of --steps keeps it alive (see --carried-steps).
 # Each frame keeps blend * weight of the previous dream and adds these few steps; scripts/benchmark_video.py
@@ -112,6 +114,13 @@ class DreamOptions(Options):
             if scales(frame) <= 1.0:
                 raise DreamError(f"octave scale must be above 1, but is {scales(frame)} at frame {frame}")
 
+    def sound_variables(self) -> frozenset:
+        return super().sound_variables() | self.objective.sound_variables
+
+    def bind_sound(self, features) -> None:
+        super().bind_sound(features)
+        self.objective = self.objective.with_sound(features)
+
     def recorded(self, frames: int | None = None) -> dict:
         """The options as plain JSON values, for render files and resume checks. The objective is saved
         whole, so ``layer``, ``guide``, ``style`` and ``tv`` are folded into it."""
@@ -196,7 +205,44 @@ class CarryOptions(Options):
 
 
 @dataclass
-class VideoOptions(CarryOptions, OutputOptions):
+class SoundOptions(Options):
+    """The sound a render follows: its features may be used in any schedule (see :mod:`dreamvideo.music`)."""
+
+    audio: str | None = option(None, "a sound file (any format PyAV reads) whose per-frame features rms, onset, "
+                               "bass, mid, high and beat (each 0..1) any schedule may use, e.g. --zoom \"1.005 + "
+                               "0.03*beat\"; it is also the output's sound (a video: instead of its own track, "
+                               "which is what the features come from without --audio)", "path", group=SOUND,
+                               metavar="FILE")
+    audio_sha256: str | None = option(None, "the SHA-256 of --audio's content; the render refuses a file that "
+                                      "differs (render files record it)", "text", group=SOUND, cli=False)
+    audio_attack: float = option(0.0, "smooth the sound's features: seconds to rise toward a louder value",
+                                 "number", minimum=0.0, maximum=60.0, group=SOUND, metavar="S")
+    audio_release: float = option(0.0, "smooth the sound's features: seconds to fall toward a quieter value",
+                                  "number", minimum=0.0, maximum=60.0, group=SOUND, metavar="S")
+
+
+@dataclass
+class AudioOptions(Options):
+    """Options of ``dreamvideo audio FILE``: the features printed as keyframe strings, and their plot."""
+
+    fps: Any = option(24, "frame rate the features are computed for (25, 29.97, 30000/1001)", "fps",
+                      metavar="RATE")
+    feature: Any = option(None, "print only this feature, repeatable: rms, onset, bass, mid, high or beat",
+                          "list", metavar="NAME")
+    plot: str | None = option(None, "also draw the waveform and the features on one time axis into this PNG",
+                              "path", metavar="PNG")
+    attack: float = option(0.0, "smoothing: seconds to rise toward a louder value", "number", minimum=0.0,
+                           maximum=60.0, metavar="S")
+    release: float = option(0.0, "smoothing: seconds to fall toward a quieter value", "number", minimum=0.0,
+                            maximum=60.0, metavar="S")
+    synth_beat: bool = option(False, "first write a drum loop the project synthesises (kick, snare, hi-hats) "
+                              "to FILE, a new .wav", "bool")
+    bpm: float = option(120.0, "tempo of --synth-beat", "number", minimum=30.0, maximum=300.0)
+    seconds: float = option(4.0, "length of --synth-beat", "number", minimum=0.1, maximum=3600.0, metavar="S")
+
+
+@dataclass
+class VideoOptions(CarryOptions, OutputOptions, SoundOptions):
     """Options of ``dreamvideo VIDEO`` beyond the dream options (the CLI's video flags)."""
 
     start: Any = option(None, "start at T: seconds (12.5) or a frame number (300f)", "text", group=VIDEO,
@@ -208,10 +254,11 @@ class VideoOptions(CarryOptions, OutputOptions):
 
 
 @dataclass
-class ZoomOptions(OutputOptions):
+class ZoomOptions(OutputOptions, SoundOptions):
     """Options of ``dreamvideo zoom`` beyond the dream options (see :mod:`dreamvideo.zoom`)."""
 
-    frames: int = option(120, "frames to render", "int", group=ZOOM)
+    frames: int | None = option(None, f"frames to render (default: as long as --audio at --fps, else "
+                                f"{ZOOM_FRAMES})", "int", group=ZOOM)
     fps: Any = option(24, "frame rate of the output", "fps", group=ZOOM, metavar="RATE")
     size: str = option("512x512", "canvas when starting from noise (--max-side caps it)", "text", group=ZOOM,
                        metavar="WxH")
@@ -241,7 +288,7 @@ class ZoomOptions(OutputOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.loop and self.loop_fade is not None and not 0 < self.loop_fade < self.frames:
+        if self.loop and self.loop_fade is not None and self.frames is not None and not 0 < self.loop_fade < self.frames:
             raise DreamError(f"loop fade must be between 1 and frames - 1 ({self.frames - 1}), got {self.loop_fade}")
 
     @property

@@ -20,7 +20,7 @@ from .version import __version__
 
 RENDER_FORMAT = 1
 RENDER_SUFFIX = ".dreamvideo.json"
-PATH_OPTIONS = ("guide", "style", "mask", "colour_reference")
+PATH_OPTIONS = ("guide", "style", "mask", "colour_reference", "audio")
 RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
 COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOptions), "zoom": (DreamOptions, ZoomOptions)}
 # Fields renamed since render files were first written: the old name is read as the new one.

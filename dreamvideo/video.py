@@ -116,8 +116,8 @@ class VideoJob(Job):
         return frame_recipe(self.dream_opts, self.video_opts, mask if mask is not None else self.mask(first))
 
     def open_sink(self, store=None):
-        return open_video_sink(self.output, self.fps, self.input if self.has_audio else None,
-                               self.start / float(self.fps), self.video_opts)
+        sound = self.video_opts.audio or (self.input if self.has_audio else None)  # --audio replaces the track
+        return open_video_sink(self.output, self.fps, sound, self.start / float(self.fps), self.video_opts)
 
     def finish(self) -> None:
         from .renderfile import write_render_file
@@ -128,7 +128,7 @@ class VideoJob(Job):
 def prepare_video(input: str | os.PathLike, output: str | os.PathLike | None, options: dict,
                   preview: bool = False) -> VideoJob:
     """Check a video render's input, output and options (DreamError on any problem) without dreaming."""
-    from . import media
+    from . import media, music
     output = str(output) if output is not None else default_output(input, ".mp4")
     if preview:
         options, output = preview_options(options, video=True), preview_output(output)
@@ -144,6 +144,7 @@ def prepare_video(input: str | os.PathLike, output: str | os.PathLike | None, op
     total = _expected_frames(count, start, end)
     if total == 0:
         raise DreamError(f"start {video_opts.start} is at or past the end of {input} ({count} frames at {fps} fps)")
+    music.follow_sound(video_opts, input, fps, frames=total, start_frame=start, options=(dream_opts, video_opts))
     check_schedules(dream_opts, video_opts, total)
     if dream_opts.mask is not None:
         MaskSource(dream_opts.mask, frames=total, fps=fps, start_frame=start)  # checks it before any work

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,8 @@ from .arrays import float255_to_uint8
 from .dreaming import carried_steps_schedule, cross_fade, dream_frame, frame_rng, make_dreamer
 from .errors import DreamError
 from .colour import match_chroma, mean_chroma
-from .options import ZOOM_CARRIED_SHARE, DreamOptions, ZoomOptions, default_output, preview_options, preview_output
+from .options import ZOOM_CARRIED_SHARE, ZOOM_FRAMES, DreamOptions, ZoomOptions, default_output, preview_options, \
+    preview_output
 from .render import CarryResult, Job, Recipe, file_identity, repeat_none, resume_settings
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class ZoomJob(Job):
 
         def open_output():
             return media.open_sink(self.output, fps=parse_fps(self.zoom_opts.fps), quality=self.zoom_opts.quality,
-                                   codec=self.zoom_opts.codec, loop=True)
+                                   codec=self.zoom_opts.codec, loop=True, audio_from=self.zoom_opts.audio)
 
         return open_output() if self.fade == 0 else _LoopedOutput(open_output, store, self.frames_out, self.fade)
 
@@ -157,7 +158,8 @@ class ZoomJob(Job):
 def prepare_zoom(input: str | os.PathLike | None, output: str | os.PathLike | None, options: dict,
                  preview: bool = False) -> ZoomJob:
     """Check a zoom render's input, output and options (DreamError on any problem) without dreaming."""
-    from . import media
+    from . import media, music
+    from .media.sound import read_sound
     if output is None:
         output = default_output(input, ".gif").replace("_dream.gif", "_zoom.gif") if input else "zoom.gif"
     output = str(output)
@@ -165,6 +167,12 @@ def prepare_zoom(input: str | os.PathLike | None, output: str | os.PathLike | No
         options, output = preview_options(options), preview_output(output)
     dream_opts, zoom_opts = take(options, DreamOptions, ZoomOptions, what="a zoom")
     media.check_codec(zoom_opts.codec, media.check_animation_output(output, input, "zoom"), output)
+    fps = parse_fps(zoom_opts.fps)
+    if zoom_opts.frames is None:  # as long as the music, or the usual length
+        frames = ZOOM_FRAMES if zoom_opts.audio is None else max(1, music.frame_count(
+            read_sound(zoom_opts.audio), fps))
+        zoom_opts = replace(zoom_opts, frames=frames)
+    music.follow_sound(zoom_opts, None, fps, frames=zoom_opts.frames, options=(dream_opts, zoom_opts))
     # Frames past the end (the loop's fade) repeat the schedules from frame 0.
     dream_opts.check_schedules(zoom_opts.frames)
     zoom_opts.check_schedules(zoom_opts.frames)
