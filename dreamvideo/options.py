@@ -213,8 +213,8 @@ class SoundOptions(Options):
                                "0.03*beat\"; it is also the output's sound (a video: instead of its own track, "
                                "which is what the features come from without --audio)", "path", group=SOUND,
                                metavar="FILE")
-    audio_sha256: str | None = option(None, "the SHA-256 of --audio's content; the render refuses a file that "
-                                      "differs (render files record it)", "text", group=SOUND, cli=False)
+    audio_sha256: str | None = option(None, "the SHA-256 of --audio's content (64 hex digits): refuse a file "
+                                      "that differs (render files record it)", "text", group=SOUND, metavar="HEX")
     audio_attack: float = option(0.0, "smooth the sound's features: seconds to rise toward a louder value",
                                  "number", minimum=0.0, maximum=60.0, group=SOUND, metavar="S")
     audio_release: float = option(0.0, "smooth the sound's features: seconds to fall toward a quieter value",

@@ -116,8 +116,8 @@ class VideoJob(Job):
         return frame_recipe(self.dream_opts, self.video_opts, mask if mask is not None else self.mask(first))
 
     def open_sink(self, store=None):
-        sound = self.video_opts.audio or (self.input if self.has_audio else None)  # --audio replaces the track
-        return open_video_sink(self.output, self.fps, sound, self.start / float(self.fps), self.video_opts)
+        return open_video_sink(self.output, self.fps, self.input if self.has_audio else None,
+                               self.start / float(self.fps), self.video_opts)
 
     def finish(self) -> None:
         from .renderfile import write_render_file
@@ -281,8 +281,11 @@ def dream_frames(frames: Iterable[np.ndarray], output: str, *, total: int, fps, 
 
 
 def open_video_sink(output: str, fps, audio_from, audio_start: float, output_opts: OutputOptions):
-    """The sink of a video render: its output, at ``fps``, with the audio of ``audio_from`` (or None)."""
+    """The sink of a video render: its output, at ``fps``, with the audio of ``audio_from`` (or None), or of
+    ``--audio`` when the options have one (it replaces the video's own track)."""
     from . import media
+
+    audio_from = getattr(output_opts, "audio", None) or audio_from
 
     return media.open_sink(output, fps=fps, audio_from=audio_from, audio_start=audio_start,
                            quality=output_opts.quality, codec=output_opts.codec)

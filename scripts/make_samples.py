@@ -1,7 +1,7 @@
 """Make the files in samples/ from the two CC0 photos there.
 
     python scripts/make_samples.py            # everything
-    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan, looks, steady)
+    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan, looks, steady, pulse)
 
 * ``coffee_pan.mp4``: a 2-second camera move (pan and push-in) over ``coffee.png``, 320x240 at 24 fps, with
   a soft generated tone as its audio track, so the quick start shows audio surviving a render.
@@ -15,6 +15,10 @@
 * ``looks.png``: ``coffee.png`` (300 px) dreamed with the old defaults and with each step shape tried for
   issue 9, each labelled with its strength (mean |dream - photo| in grey levels) and its share of clipped
   pixels (a channel at 0 or 255).
+* ``beat.wav``, ``beat.png`` and ``coffee_pulse.mp4`` (``pulse``): 2 seconds of the drum loop the project
+  synthesises (``music.synth_beat``: kick, snare, hi-hats at 120 BPM), its features as ``dreamvideo audio
+  --plot`` draws them, and a zoom into the cup that surges on every beat, with the loop as its sound
+  (``--zoom "1.005 + 0.03*beat"``, 200 px); ``coffee_pulse.gif`` is the same zoom without sound, for the README.
 * ``steady.png``: the sample clip played back and forth to 330 frames (200 px, 4 steps, 2 octaves): frames 40
   and 322, the same picture, rendered without and with ``--steady``, beside the picture dreamed on its own.
 """
@@ -180,8 +184,24 @@ def make_steady() -> Path:
     return target
 
 
+def make_pulse() -> list[Path]:
+    """The drum loop, its plot, and a zoom that pulses to it (MP4 with the sound; a GIF for the README)."""
+    from dreamvideo import music
+    from dreamvideo.media.sound import write_sound
+
+    beat = music.synth_beat(2.0, 120.0)
+    write_sound(SAMPLES / "beat.wav", beat.samples, beat.rate)
+    dv.analyse_audio(SAMPLES / "beat.wav", fps=24, plot=str(SAMPLES / "beat.png"))
+    video = dv.render_zoom(SAMPLES / "coffee.png", SAMPLES / "coffee_pulse.mp4", audio=str(SAMPLES / "beat.wav"),
+                           zoom="1.005 + 0.03*beat", max_side=200, quiet=True, restart=True)
+    with media.open_sink(SAMPLES / "coffee_pulse.gif", fps=24) as sink:  # the same frames, silent
+        for frame in media.read_frames(video):
+            sink.write(frame)
+    return [SAMPLES / "beat.wav", SAMPLES / "beat.png", Path(video), SAMPLES / "coffee_pulse.gif"]
+
+
 def main(argv: list[str]) -> None:
-    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks", "steady"}
+    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks", "steady", "pulse"}
     if "clip" in what:
         print("wrote", make_clip())
     if "still" in what:
@@ -199,6 +219,8 @@ def main(argv: list[str]) -> None:
         print("wrote", make_looks())
     if "steady" in what:
         print("wrote", make_steady())
+    if "pulse" in what:
+        print("wrote", *make_pulse())
 
 
 if __name__ == "__main__":

@@ -156,3 +156,17 @@ def test_audio_command_prints_keyframes_and_plots(cli, tmp_path, monkeypatch):
                           (("nothing.wav",), "file not found")):
         result = cli("audio", *argv)
         assert result.code == 2 and message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_video_s_output_carries_the_audio_given(tmp_path, tiny_model_file, beat_wav, facts):
+    import dreamvideo as dv
+
+    silent = tmp_path / "silent.mp4"
+    with media.open_sink(str(silent), fps=24) as sink:
+        for index in range(6):
+            sink.write(np.full((32, 32, 3), 40 * index, np.uint8))
+    output = dv.render_video(silent, tmp_path / "out.mp4", audio=str(beat_wav), step_size="1 + beat",
+                             model=tiny_model_file, layer=["conv3"], octaves=1, steps=1, quiet=True)
+    assert facts.frame_count(output) == 6 and facts.has_audio(output)
+    sound = media.sound.read_sound(output)
+    assert abs(len(sound.samples) / sound.rate - 0.25) < 0.03  # cut to the video's 6 frames
