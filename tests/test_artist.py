@@ -583,9 +583,9 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
     """Parity of every CLI command with its API call: each flag is a keyword of the call, each keyword a flag."""
     import dreamvideo as dv
     from dreamvideo import cli
-    from dreamvideo.cli import dream, gan as gan_cli, zoom
+    from dreamvideo.cli import audio, dream, gan as gan_cli, zoom
     from dreamvideo.gan import MorphOptions, TrainOptions, WalkOptions
-    from dreamvideo.options import CarryOptions, DreamOptions, FarmOptions, VideoOptions, ZoomOptions
+    from dreamvideo.options import AudioOptions, CarryOptions, DreamOptions, FarmOptions, VideoOptions, ZoomOptions
 
     def parameters(function, skip):
         return {name for name, p in inspect.signature(function).parameters.items()
@@ -597,13 +597,14 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
         (dream.build_render_parser(), dv.render_file, (), ("path", "output")),
         (dream.build_measure_parser(), dv.measure, (DreamOptions,), ("images",)),
         (dream.build_models_parser(), dv.list_models, (), ()),
+        (audio.build_audio_parser(), dv.analyse_audio, (AudioOptions,), ("input",)),
         (gan_cli.build_gan_parser("train"), dv.gan.train, (TrainOptions,), ("image_dir", "output")),
         (gan_cli.build_gan_parser("walk"), dv.gan.walk, (WalkOptions, CarryOptions, DreamOptions),
          ("gan_file", "output")),
         (gan_cli.build_gan_parser("morph"), dv.gan.morph, (MorphOptions, CarryOptions, DreamOptions),
          ("gan_file", "face", "other", "output")),
     ]
-    commands = {"models", "zoom", "render", "measure", "gan"}
+    commands = {"models", "zoom", "render", "measure", "audio", "gan"}
     assert set(cli.COMMANDS) == commands  # a new command needs a row here
     for parser, function, classes, positional in cases:
         flags = cli_destinations(parser, positional=("input", "output", "file", "images", "image_dir", "gan_file",
