@@ -157,7 +157,8 @@ def test_uploads_are_sanitised_checked_and_limited(tmp_path):
 
 
 def test_no_path_but_the_studio_lists_is_accepted(studio):
-    for name in ("/etc/passwd", "../../etc/passwd", "uploads/../jobs/x.json", "samples/../setup.cfg",
+    (studio.folder / "private.png").write_bytes((SAMPLES / "coffee.png").read_bytes())
+    for name in ("/etc/passwd", "../../etc/passwd", "uploads/../private.png", "samples/../setup.cfg",
                  "samples/coffee_dream.png", "uploads/nothing.png", str(SAMPLES / "coffee.png")):
         with pytest.raises(DreamError, match="not one of the studio's inputs"):
             studio.files.resolve(name)
@@ -210,7 +211,9 @@ def test_the_server_serves_nothing_outside_its_folder_and_samples(server):
     assert http_status(server.url + "/") == 200
     secret = server.folder.parent / "secret.txt"
     secret.write_text("secret")
-    refused = ["/etc/passwd", str(secret), str(server.folder / ".." / "secret.txt"), "../secret.txt",
+    private = server.folder / "private.txt"  # in the studio's folder, but neither a render nor a sample
+    private.write_text("private")
+    refused = ["/etc/passwd", str(secret), str(private), str(server.folder / ".." / "secret.txt"), "../secret.txt",
                "../../../../etc/passwd", str(server.folder / "jobs"), str(SAMPLES.parent / "setup.cfg")]
     for path in refused:
         for prefix in ("/gradio_api/file=", "/file="):

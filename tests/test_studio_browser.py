@@ -77,6 +77,10 @@ def job_row(page):
 
 def test_upload_preview_render_and_download(browser_page, server, tmp_path):
     page, _requests = browser_page
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    page.locator("#upload input[type=file]").set_input_files(str(notes))
+    expect(page.locator("#upload-note")).to_contain_text("notes.txt: not a video FFmpeg can read")
     page.locator("#upload input[type=file]").set_input_files(str(SAMPLES / "coffee.png"))
     expect(page.locator("#upload-note")).to_contain_text("uploaded as uploads/coffee.png")
     tiny_settings(page)
