@@ -132,13 +132,18 @@ def resume_settings(output: str, source: dict, recorded: dict) -> dict:
     return {"version": __version__, "output": output, **source, **recorded}
 
 
+def work_folder(output: str | os.PathLike) -> Path:
+    """Where a render of ``output`` keeps its finished frames: ``.<output name>.dreamvideo-work/`` beside it."""
+    output = Path(output)
+    name = output.name or output.resolve().name
+    return output.resolve().parent / f".{name}.dreamvideo-work"
+
+
 class FrameStore:
     """Finished frames of one render, as PNGs in a work folder next to the output."""
 
     def __init__(self, output: str | os.PathLike, settings: dict, restart: bool = False):
-        output = Path(output)
-        name = output.name or output.resolve().name
-        self.folder = output.resolve().parent / f".{name}.dreamvideo-work"
+        self.folder = work_folder(output)
         self.settings = json.loads(json.dumps(settings, default=str))
         settings_file = self.folder / "settings.json"
         if self.folder.is_dir() and not restart:

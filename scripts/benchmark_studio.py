@@ -56,13 +56,13 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client
 
-    from dreamvideo.studio.server import serve
+    from dreamvideo.studio.server import start, stop
 
     print(f"load before: {os.getloadavg()[0]:.1f} (1-minute load average, {os.cpu_count()} CPUs)")
     tiny = {"dream.max_side": 64, "dream.octaves": 1, "dream.steps": 1, "video.end": f"{args.frames}f"}
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
-        demo, studio = serve(folder, port=port, block=False)
+        demo, studio, _url = start(folder, port=port)
         try:
             url = f"http://127.0.0.1:{port}/"
             client = Client(url, verbose=False)
@@ -85,14 +85,13 @@ def main() -> None:
             print(f"frames done meanwhile: {studio.progress(studio.queue.get(job['id']))['done']} of {args.frames}")
             studio.cancel(job["id"])
             for label in ("first preview (loads TensorFlow and the model)", "second preview"):
-                start = time.perf_counter()
+                began = time.perf_counter()
                 _image, note = studio.preview("samples/coffee.png", "still", {"dream.max_side": 256})
-                print(f"{label}: {time.perf_counter() - start:.1f} s wall; {note}")
+                print(f"{label}: {time.perf_counter() - began:.1f} s wall; {note}")
             process = studio.previewer._process
             print(f"preview process CPU time after both: {cpu_seconds(process.pid):.1f} s")
         finally:
-            demo.close()
-            studio.stop()
+            stop(demo, studio)
     print(f"load after: {os.getloadavg()[0]:.1f}")
 
 

@@ -11,15 +11,13 @@ import urllib.request
 import numpy as np
 import pytest
 
-pytest.importorskip("gradio")  # the studio's extra; the test extra carries it once the studio has a command
+from dreamvideo import media
+from dreamvideo.errors import DreamError
+from dreamvideo.studio import fields
+from dreamvideo.studio.files import StudioFiles, sanitise
+from dreamvideo.studio.service import Studio
 
-from dreamvideo import media  # noqa: E402
-from dreamvideo.errors import DreamError  # noqa: E402
-from dreamvideo.studio import fields  # noqa: E402
-from dreamvideo.studio.files import StudioFiles, sanitise  # noqa: E402
-from dreamvideo.studio.service import Studio  # noqa: E402
-
-from studio_support import SAMPLES, TINY, StudioProcess, wait_for  # noqa: E402
+from studio_support import SAMPLES, TINY, StudioProcess, wait_for
 
 VIDEO = "samples/coffee_pan.mp4"
 
@@ -38,8 +36,7 @@ def studio(tmp_path):
 
 
 def test_fields_carry_the_cli_names_defaults_and_help():
-    from dreamvideo.options import DreamOptions
-    from dreamvideo.video import VideoOptions
+    from dreamvideo.options import DreamOptions, VideoOptions
 
     dream = {f.name: f for f in fields.declared(DreamOptions)}
     assert dream["step_size"].flag == "--step-size" and dream["step_size"].default == DreamOptions.step_size
@@ -175,7 +172,7 @@ def test_a_cli_render_file_opens_in_the_studio(studio, tmp_path):
 
     options = DreamOptions(layer=["block3_conv3:0.5", "block4_conv3/1,2"], steps="0:(2), 5:(4)", seed=7)
     document = write_render_file("video", SAMPLES / "coffee_pan.mp4", tmp_path / "out.mp4",
-                                 {**options.resolved(10), "blend": 0.7, "steady": 0.25})
+                                 {**options.recorded(10), "blend": 0.7, "steady": 0.25})
     command, settings, notes = studio.load_render_file(document)
     assert command == "video" and notes == []
     assert settings["dream.layer"].splitlines() == ["block3_conv3:0.5", "block4_conv3/1,2"]

@@ -11,16 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
-pytest.importorskip("gradio")  # the studio's extra, with Playwright and Debian's chromium for this test
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+from studio_support import SAMPLES, StudioProcess, loopback
 
-from studio_support import SAMPLES, StudioProcess, loopback  # noqa: E402
-
+# Debian's chromium (.ci/run installs it); Playwright's own browser downloads are never used.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip("needs Debian's chromium (apt-get install chromium)", allow_module_level=True)
 # No background traffic of the browser's own (updates, sync, QUIC probes), nothing from a profile.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -49,11 +49,11 @@ def command_for(make: str, input_name: str | None, studio) -> str:
     return "video" if media.is_video_path(studio.files.resolve(input_name)) else "still"
 
 
-def widget(key: str, field: fieldmod.Field, studio):
+def widget(key: str, field: fieldmod.Option, studio):
     """The gradio component of one declared option."""
     import gradio as gr
 
-    label, info = field.flag, field.help or None
+    label, info = field.flag, fieldmod.hint(field) or None
     elem_id = "opt-" + key.replace(".", "-").replace("_", "-")  # opt-dream-max-side: for tests and styles
     if key == "dream.model":
         from ..models import list_models
@@ -103,6 +103,7 @@ def build(studio):
     from ..options import DreamOptions
 
     layer_field = next(f for f in fieldmod.declared(DreamOptions) if f.name == "layer")
+    layer_help = fieldmod.hint(layer_field)
     inputs = studio.files.names()
 
     with gr.Blocks(title="dreamvideo studio", analytics_enabled=False) as demo:
@@ -123,7 +124,7 @@ def build(studio):
             with gr.Column(scale=1):
                 look = gr.Dropdown(_looks(studio, "vgg16"), value=None, label="look",
                                    info="a layer of the model to dream with (sets --layer)")
-                components["dream.layer"] = gr.Textbox(label=layer_field.flag, info=layer_field.help, lines=2,
+                components["dream.layer"] = gr.Textbox(label=layer_field.flag, info=layer_help, lines=2,
                                                        placeholder="one spec a line: block4_conv3, "
                                                                    "block3_conv3:0.5")
                 for key in main_keys:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,10 @@ def preview_frame(input_path: str | None, frame: int, options: dict) -> tuple[np
     """Dream frame ``frame`` of ``input_path`` (a still: the picture; None: a zoom's noise canvas) with the
     preview settings; returns uint8 (H, W, 3) RGB, the wall and the CPU seconds the dream took."""
     from .. import api, media
+    from ..declare import declared_names
     from ..options import DreamOptions, PREVIEW_MAX_SIDE, preview_options
 
-    names = {f.name for f in fields(DreamOptions) if f.init}
+    names = declared_names(DreamOptions)
     dream = preview_options({k: v for k, v in options.items() if k in names})
     side = dream["max_side"] or PREVIEW_MAX_SIDE
     if input_path is None:

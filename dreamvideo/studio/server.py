@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 
 from ..errors import DreamError
@@ -38,10 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def serve(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LOOPBACK, workers: int | None = None,
-          max_upload: float = DEFAULT_MAX_UPLOAD_MB, block: bool = True):
-    """Start the studio; with ``block`` serve until interrupted, then stop every worker. Without, return
-    (demo, studio) running in the background (``demo.close(); studio.stop()`` to stop)."""
+def start(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LOOPBACK, workers: int | None = None,
+          max_upload: float = DEFAULT_MAX_UPLOAD_MB):
+    """Start the studio in the background; returns (demo, studio, url). ``stop(demo, studio)`` stops it."""
     if max_upload <= 0:
         raise DreamError(f"--max-upload must be a positive number of megabytes, got {max_upload}")
     if workers is not None and workers < 1:
@@ -62,9 +60,8 @@ def serve(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LO
     try:
         demo = app.build(studio)
         demo.queue(default_concurrency_limit=4)
+        # Gradio serves its own cache (under the folder) and these: the renders and the samples, nothing else.
         allowed = [str(folder_path / "renders")] + ([str(studio.files.samples)] if studio.files.samples else [])
-        if host_warning(host):
-            print(host_warning(host), file=sys.stderr)
         _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
                                 show_error=False, allowed_paths=allowed, max_file_size=int(max_upload * 1024 * 1024),
                                 theme=app.theme(), ssr_mode=False, share=False, inbrowser=False,
@@ -72,9 +69,17 @@ def serve(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LO
     except BaseException:
         studio.stop()
         raise
-    print(f"dreamvideo studio: {url} (folder {folder_path})", file=sys.stderr, flush=True)
-    if not block:
-        return demo, studio
+    return demo, studio, url
+
+
+def stop(demo, studio) -> None:
+    """Stop the page and every worker (their jobs are kept as interrupted, with their frames)."""
+    demo.close()
+    studio.stop()
+
+
+def serve_until_stopped(demo, studio) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop the studio."""
     # SIGTERM stops the studio like Ctrl-C: its workers are terminated and their jobs marked interrupted.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -82,9 +87,7 @@ def serve(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LO
     except KeyboardInterrupt:
         pass
     finally:
-        demo.close()
-        studio.stop()
-    return None
+        stop(demo, studio)
 
 
 def host_warning(host: str) -> str | None:
@@ -94,16 +97,3 @@ def host_warning(host: str) -> str | None:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="dreamvideo studio",
-                                                   description="A local web app to preview, render, cancel and "
-                                                               "resume dreams."))
-    args = parser.parse_args(argv)
-    try:
-        serve(args.folder, args.port, args.host, args.workers, args.max_upload)
-    except DreamError as exc:
-        print(f"dreamvideo: error: {exc}", file=sys.stderr)
-        return 2
-    return 0

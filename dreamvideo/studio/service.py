@@ -23,14 +23,12 @@ OUTPUT_FORMATS = {"still": (".png", ".jpg"), "video": (".mp4", ".gif", ".webp"),
 
 
 def option_classes():
-    from ..options import DreamOptions
-    from ..video import VideoOptions
-    from ..zoom import ZoomOptions
+    from ..options import DreamOptions, VideoOptions, ZoomOptions
 
     return {"dream": DreamOptions, "video": VideoOptions, "zoom": ZoomOptions}
 
 
-def form_fields() -> list[tuple[str, fieldmod.Field]]:
+def form_fields() -> list[tuple[str, fieldmod.Option]]:
     """Every setting the page offers, as (key, field), in declaration order."""
     out = []
     for prefix, cls in option_classes().items():
@@ -86,18 +84,17 @@ class Studio:
         return options
 
     def check(self, command: str, options: dict) -> None:
-        """DreamError for settings the API would refuse, before any work (values, keyframes)."""
-        from ..schedules import as_schedule
+        """DreamError for settings the API would refuse, before any work: the option classes check every
+        value as declared (keyframes through the CLI's sandboxed parser)."""
+        from ..declare import split
 
         classes = option_classes()
         resolved = {k: (str(self.files.resolve(v)) if k in fieldmod.PATH_OPTIONS and v else v)
                     for k, v in options.items()}
-        names = {f.name for f in fieldmod.declared(classes["dream"])}
-        classes["dream"](**{k: v for k, v in resolved.items() if k in names})
-        for prefix in ("dream",) + ((command,) if command != "still" else ()):
-            for field in fieldmod.declared(classes[prefix]):
-                if field.kind == "schedule" and resolved.get(field.name) is not None:
-                    as_schedule(resolved[field.name], name=field.label)
+        wanted = [classes["dream"]] + ([classes[command]] if command != "still" else [])
+        *parts, _rest = split(resolved, *wanted)
+        for cls, keywords in zip(wanted, parts):
+            cls(**keywords)
 
     def settings_of(self, command: str, options: dict) -> dict:
         """The page's settings showing ``options`` (the inverse of :meth:`options`)."""
@@ -105,6 +102,8 @@ class Studio:
         for key, field in self.fields.items():
             prefix, name = key.split(".", 1)
             value = options.get(name, field.default) if prefix in ("dream", command) else field.default
+            if field.kind == "list" and isinstance(value, (list, tuple)):
+                value = ", ".join(value)
             settings[key] = value if field.kind == "bool" else fieldmod.shown(value)
         layer = options.get("layer")
         if layer is not None and not isinstance(layer, (list, str)):

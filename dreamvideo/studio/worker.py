@@ -40,7 +40,9 @@ def result_path(folder: Path, job_id: str) -> Path:
 
 def work_folder(output: Path) -> Path:
     """Where the render keeps finished frames (render.FrameStore's folder, beside the output)."""
-    return output.parent / f".{output.name}.dreamvideo-work"
+    from ..render import work_folder as render_work_folder
+
+    return render_work_folder(output)
 
 
 def frames_done(output: Path) -> int:
@@ -215,8 +217,9 @@ def _write_result(folder: Path, job_id: str, **values) -> None:
 
 def render(folder: Path, job: dict, farm_workers: int | None = None) -> None:
     """Render one job through the API (in this process); its frame count goes to the result file first."""
-    from .files import StudioFiles
+    from .. import api
     from .fields import PATH_OPTIONS
+    from .files import StudioFiles
 
     files = StudioFiles(folder)
     options = dict(job["options"])
@@ -226,33 +229,25 @@ def render(folder: Path, job: dict, farm_workers: int | None = None) -> None:
     input_path = str(files.resolve(job["input"])) if job["input"] is not None else None
     output = str(folder / job["output"])
     options["quiet"] = True
-    command = job["command"]
+    _write_result(folder, job["id"], total=frame_count(job["command"], input_path, output, options))
+    farm = {"workers": farm_workers} if farm_workers and job["command"] != "zoom" else {}  # a zoom is one chain
+    render_call = {"still": api.dream_image, "video": api.render_video, "zoom": api.render_zoom}[job["command"]]
+    render_call(input_path, output, **options, **farm)
+
+
+def frame_count(command: str, input_path: str | None, output: str, options: dict) -> int:
+    """The frames a render writes, from the same checks the API makes before any work."""
     if command == "still":
-        from .. import api
+        return 1
+    if command == "video":
+        from ..video import prepare_video
 
-        _write_result(folder, job["id"], total=1)
-        api.dream_image(input_path, output, **options)
-    elif command == "video":
-        from ..options import FarmOptions
-        from ..video import prepare_video, render_job
+        return prepare_video(input_path, output, options).total
+    if command == "zoom":
+        from ..zoom import prepare_zoom
 
-        prepared = prepare_video(input_path, output, options)
-        _write_result(folder, job["id"], total=prepared.total)
-        if farm_workers:
-            from ..farm import render_on_ray
-
-            render_on_ray([prepared], FarmOptions(workers=farm_workers))
-        else:
-            render_job(prepared)
-    elif command == "zoom":
-        from ..zoom import render_zoom
-
-        frames = int(options.get("frames", 120))
-        overlap = (options.get("overlap") or min(24, max(1, frames // 4))) if options.get("loop") else 0
-        _write_result(folder, job["id"], total=frames + overlap)
-        render_zoom(input_path, output, **options)
-    else:
-        raise DreamError(f"unknown command {command!r}")
+        return prepare_zoom(input_path, output, options).total
+    raise DreamError(f"unknown command {command!r}")
 
 
 def _watch_parent() -> None:
