@@ -583,9 +583,10 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
     """Parity of every CLI command with its API call: each flag is a keyword of the call, each keyword a flag."""
     import dreamvideo as dv
     from dreamvideo import cli
-    from dreamvideo.cli import audio, dream, gan as gan_cli, zoom
+    from dreamvideo.cli import audio, dream, gan as gan_cli, studio as studio_cli, zoom
     from dreamvideo.gan import MorphOptions, TrainOptions, WalkOptions
     from dreamvideo.options import AudioOptions, CarryOptions, DreamOptions, FarmOptions, VideoOptions, ZoomOptions
+    from dreamvideo.studio import server as studio_server
 
     def parameters(function, skip):
         return {name for name, p in inspect.signature(function).parameters.items()
@@ -603,8 +604,9 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
          ("gan_file", "output")),
         (gan_cli.build_gan_parser("morph"), dv.gan.morph, (MorphOptions, CarryOptions, DreamOptions),
          ("gan_file", "face", "other", "output")),
+        (studio_cli.build_studio_parser(), studio_server.start, (), ()),  # the web app, not a render
     ]
-    commands = {"models", "zoom", "render", "measure", "audio", "gan"}
+    commands = {"models", "zoom", "render", "measure", "audio", "gan", "studio"}
     assert set(cli.COMMANDS) == commands  # a new command needs a row here
     for parser, function, classes, positional in cases:
         flags = cli_destinations(parser, positional=("input", "output", "file", "images", "image_dir", "gan_file",

@@ -1,4 +1,5 @@
-"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``render``, ``measure``, ``models``, ``audio``, ``gan``.
+"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``render``, ``measure``, ``models``, ``audio``, ``gan``,
+``studio``.
 
 The only package that prints for users or picks exit codes. Each command parses its flags (made from the
 option declarations, so a flag's destination is the API keyword of the same name) and makes one call of
@@ -12,7 +13,7 @@ import os
 import sys
 
 from ..errors import DreamError
-from . import audio, dream, gan, zoom
+from . import audio, dream, gan, studio, zoom
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -23,7 +24,8 @@ COMMANDS = {"models": (dream.build_models_parser, dream.run_models),
             "render": (dream.build_render_parser, dream.run_render),
             "measure": (dream.build_measure_parser, dream.run_measure),
             "audio": (audio.build_audio_parser, audio.run_audio),
-            "gan": (None, gan.run_gan)}
+            "gan": (None, gan.run_gan),
+            "studio": (studio.build_studio_parser, studio.run_studio)}
 
 
 def _configure_logging(quiet: bool) -> None:
