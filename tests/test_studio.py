@@ -49,8 +49,15 @@ def test_fields_carry_the_cli_names_defaults_and_help():
     assert fields.parse(dream["steps"], "0:(2), 9:(4)") == "0:(2), 9:(4)"
     assert fields.parse(dream["max_side"], "") is None
     assert fields.parse(dream["decorrelate"], None) is True
-    with pytest.raises(DreamError, match="--seed"):
-        fields.parse(dream["seed"], "1.5")
+
+
+
+def test_settings_are_checked_by_their_declarations(studio):
+    with pytest.raises(DreamError, match="seed must be a whole number"):
+        studio.options("still", dict(TINY, **{"dream.seed": "1.5"}))
+    with pytest.raises(DreamError, match=r"anchor must be in \[0, 1\]"):
+        studio.options("video", dict(TINY, **{"video.anchor": "1.5"}))
+    assert studio.options("video", dict(TINY, **{"video.anchor": "0.25"}))["anchor"] == 0.25
 
 
 def test_keyframes_go_through_the_cli_sandbox(studio):

@@ -2,14 +2,13 @@
 each widget has its option's flag, default, kind, choices, range and help; nothing is declared twice.
 
 ``parse(option, value)`` turns what a form widget sends (text, a number, a bool) into the value the API
-takes: a keyframe string stays a string, ``"2"`` becomes 2, an empty box means the default; the value is
-then checked by the declaration itself (:func:`dreamvideo.declare.check_value`).
+takes: a keyframe string stays a string, ``"2"`` becomes 2, an empty box means the default. The values are
+checked once, by the declarations, when the studio makes the option classes from them.
 """
 
 from __future__ import annotations
 
-from ..declare import Option, check_value, declared  # noqa: F401  (declared: the page's one source)
-from ..errors import DreamError
+from ..declare import Option, declared  # noqa: F401  (declared: the page's one source)
 
 # Options the page does not offer as typed values: paths are chosen from the studio's own files (never
 # typed), the output is the studio's, and quiet/restart are the worker's business.
@@ -28,7 +27,7 @@ def hint(option: Option) -> str:
 
 
 def parse(option: Option, value):
-    """The API value of what a widget sent for ``option``; DreamError naming the flag when it is not one."""
+    """The API value of what a widget sent for ``option`` (not checked here: see the module's docstring)."""
     if option.kind == "bool":
         return option.default if value is None else bool(value)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -39,10 +38,6 @@ def parse(option: Option, value):
         value = int(value)
     if option.kind in NUMERIC and isinstance(value, str):
         value = _number(value.strip(), option)
-    try:
-        check_value(option, value)
-    except DreamError as exc:
-        raise DreamError(f"{option.flag}: {exc}") from None
     return value
 
 
