@@ -19,7 +19,7 @@ def build_main_parser() -> Parser:
     )
     parser.add_argument("input", nargs="+",
                         help="image (.png .jpg ...) or video (.mp4 .mov .avi .mpg .webm .gif ...); a file named like "
-                             "a command (models, zoom, render, measure, gan, studio) as ./NAME; several are dreamed one "
+                             "a command (models, zoom, render, measure, audio, gan, studio) as ./NAME; several are dreamed one "
                              "after another, or at once with --workers/--ray")
     parser.add_argument("-o", "--output",
                         help="stills: .png, .jpg, ... (default <stem>_dream.png); videos: .mp4 (H.264 with the "
