@@ -2,6 +2,7 @@
 gallery after a restart, uploads, and the paths it refuses (in-process, and over HTTP against a server)."""
 
 import json
+import os
 import shutil
 import time
 import urllib.error
@@ -186,6 +187,23 @@ def test_a_cli_render_file_opens_in_the_studio(studio, tmp_path):
     assert settings["dream.steps"] == "0:(2), 5:(4)" and settings["dream.seed"] == 7
     assert settings["video.blend"] == 0.7 and settings["video.steady"] == 0.25
     assert studio.options("video", settings)["layer"] == ["block3_conv3:0.5", "block4_conv3/1,2"]
+
+
+def test_a_saved_preset_is_a_render_file_the_studio_and_the_cli_read(studio):
+    from dreamvideo.renderfile import read_render_file
+
+    settings = dict(TINY, **{"dream.layer": "block3_conv3:0.5", "dream.steps": "0:(1), 3:(2)", "zoom.frames": 5,
+                             "zoom.zoom": "0:(1.01), 4:(1.03)", "zoom.loop": True})
+    path = studio.save_preset("samples/coffee.png", "zoom", settings)
+    assert path.parent == studio.folder / "presets" and path.name.endswith("_zoom.mp4.dreamvideo.json")
+    command, input_path, _output, options = read_render_file(path)
+    assert command == "zoom" and os.path.samefile(input_path, SAMPLES / "coffee.png")
+    assert options["frames"] == 5 and options["loop"] is True and options["zoom"] == "0:(1.01), 4:(1.03)"
+    command, loaded, notes = studio.load_render_file(path)
+    assert command == "zoom" and notes == []
+    for key in ("dream.max_side", "dream.octaves", "dream.steps", "zoom.frames", "zoom.zoom", "zoom.loop"):
+        assert loaded[key] == settings[key], key
+    assert loaded["dream.layer"] == "block3_conv3:0.5"
 
 
 @pytest.fixture(scope="module")

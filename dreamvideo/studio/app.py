@@ -155,6 +155,8 @@ def build(studio):
                 output_format = gr.Dropdown([".png", ".jpg"], value=".png", label="output format")
                 render_button = gr.Button("render", variant="primary", elem_id="render")
                 render_note = gr.Markdown(elem_id="render-note")
+                preset_button = gr.Button("save these settings as a render file", elem_id="save-preset")
+                preset_saved = gr.File(label="saved settings", interactive=False, elem_id="saved-preset")
                 preset_file = gr.File(label="open a render file (a preset, from the CLI or the studio)",
                                       file_types=[".json"], type="filepath", elem_id="preset")
                 preset_note = gr.Markdown()
@@ -245,6 +247,17 @@ def build(studio):
 
         render_button.click(on_render, [make, source, output_format] + setting_widgets, [render_note, job_choice],
                             api_name="render")
+
+        def on_save_preset(make_value, source_value, *values):
+            try:
+                command = command_for(make_value, source_value, studio)
+                path = studio.save_preset(source_value, command, settings_from(values))
+            except DreamError as exc:
+                return f"**{html.escape(str(exc))}**", None
+            return f"saved {path.name}", str(path)
+
+        preset_button.click(on_save_preset, [make, source] + setting_widgets, [render_note, preset_saved],
+                            api_name="save_preset")
 
         def on_job(action, job_id):
             try:

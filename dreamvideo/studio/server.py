@@ -61,7 +61,7 @@ def start(folder: str = DEFAULT_FOLDER, port: int = DEFAULT_PORT, host: str = LO
         demo = app.build(studio)
         demo.queue(default_concurrency_limit=4)
         # Gradio serves its own cache (under the folder) and these: the renders and the samples, nothing else.
-        allowed = [str(folder_path / "renders")] + ([str(studio.files.samples)] if studio.files.samples else [])
+        allowed = [str(folder_path / "renders"), str(folder_path / "presets")] + ([str(studio.files.samples)] if studio.files.samples else [])
         _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
                                 show_error=False, allowed_paths=allowed, max_file_size=int(max_upload * 1024 * 1024),
                                 theme=app.theme(), ssr_mode=False, share=False, inbrowser=False,

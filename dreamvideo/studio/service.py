@@ -131,6 +131,29 @@ class Studio:
                     notes.append(f"the {term.kind} image is not loaded: upload it and pick it")
         return command, self.settings_of(command, options), notes
 
+    def save_preset(self, input_name: str | None, command: str, settings: dict) -> Path:
+        """Write the page's settings as a render file (a preset: ``dreamvideo render`` renders it, and
+        the studio opens it); returns its path, under ``presets/``."""
+        from ..declare import split
+        from ..renderfile import write_render_file
+
+        options = self.options(command, settings)
+        resolved = {k: (str(self.files.resolve(v)) if k in fieldmod.PATH_OPTIONS and v else v)
+                    for k, v in options.items()}
+        classes = option_classes()
+        wanted = [classes["dream"]] + ([classes[command]] if command != "still" else [])
+        *parts, _rest = split(resolved, *wanted)
+        recorded = {}
+        for cls, keywords in zip(wanted, parts):
+            recorded.update(cls(**keywords).recorded())
+        input_path = None if input_name is None else self.files.resolve(input_name)
+        stem = Path(input_name).stem if input_name else "noise"
+        suffix = OUTPUT_FORMATS[command][0]
+        folder = self.folder / "presets"
+        folder.mkdir(exist_ok=True)
+        output = folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}_{'zoom' if command == 'zoom' else 'dream'}{suffix}"
+        return write_render_file(command, input_path, output, recorded)
+
     # -- preview -------------------------------------------------------------------------------------
 
     def preview(self, input_name: str | None, command: str, settings: dict, frame: int = 0):
