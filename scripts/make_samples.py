@@ -1,7 +1,7 @@
 """Make the files in samples/ from the two CC0 photos there.
 
     python scripts/make_samples.py            # everything
-    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan, looks, steady, pulse)
+    python scripts/make_samples.py clip       # only the sample clip (or still, video, zoom, gan, looks, steady, pulse, restore)
 
 * ``coffee_pan.mp4``: a 2-second camera move (pan and push-in) over ``coffee.png``, 320x240 at 24 fps, with
   a soft generated tone as its audio track, so the quick start shows audio surviving a render.
@@ -19,6 +19,9 @@
   synthesises (``music.synth_beat``: kick, snare, hi-hats at 120 BPM), its features as ``dreamvideo audio
   --plot`` draws them, and a zoom into the cup that surges on every beat, with the loop as its sound
   (``--zoom "1.005 + 0.03*beat"``, 200 px); ``coffee_pulse.gif`` is the same zoom without sound, for the README.
+* ``restore.png`` (``restore``): frame 24 of the sample clip with a logo burnt in, filled by per-frame
+  ``cv2.inpaint`` and by the flow-guided fill of ``dreamvideo restore`` (frames before and after, along the flow),
+  beside the clean frame; each labelled with its PSNR inside the logo.
 * ``steady.png``: the sample clip played back and forth to 330 frames (200 px, 4 steps, 2 octaves): frames 40
   and 322, the same picture, rendered without and with ``--steady``, beside the picture dreamed on its own.
 """
@@ -200,8 +203,57 @@ def make_pulse() -> list[Path]:
     return [SAMPLES / "beat.wav", SAMPLES / "beat.png", Path(video), SAMPLES / "coffee_pulse.gif"]
 
 
+RESTORE_SHOWN = 24
+
+
+def logo_mask(height: int, width: int) -> np.ndarray:
+    """A white word in a box, uint8 (H, W) 0/255, in the top right corner."""
+    mask = np.zeros((height, width), np.uint8)
+    scale = width / 320
+    x, y = int(0.55 * width), int(0.08 * height)
+    cv2.rectangle(mask, (x, y), (x + int(120 * scale), y + int(40 * scale)), 255, max(1, int(3 * scale)))
+    cv2.putText(mask, "LOGO", (x + int(8 * scale), y + int(32 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 1.1 * scale,
+                255, max(1, int(4 * scale)))
+    return mask
+
+
+def make_restore() -> Path:
+    """The sample clip with a logo burnt in, restored: frame RESTORE_SHOWN with the logo, inpainted frame by
+    frame, filled along the flow, and clean; each labelled with its PSNR inside the logo."""
+    from dreamvideo import fill
+
+    clean = list(media.read_frames(SAMPLES / "coffee_pan.mp4"))
+    mask = logo_mask(*clean[0].shape[:2])
+    inside = mask > 0
+    damaged = [frame.copy() for frame in clean]
+    for frame in damaged:
+        frame[inside] = 255
+    restored = list(fill.fill_video(damaged, mask))
+    shown = RESTORE_SHOWN
+    truth = clean[shown]
+
+    def psnr(image):
+        error = np.square(image.astype(np.float64) - truth)[inside].mean()
+        return 10 * np.log10(255.0 ** 2 / max(error, 1e-12))
+
+    tiles = []
+    for label, image in (("with the logo", damaged[shown]),
+                         ("cv2.inpaint, frame by frame", fill.inpaint(damaged[shown], fill.grow_mask(inside, fill.GROW))),
+                         ("dreamvideo restore --mask", restored[shown]), ("clean", truth)):
+        strip = np.zeros((34, image.shape[1], 3), np.uint8)
+        cv2.putText(strip, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        if label != "clean":
+            cv2.putText(strip, f"PSNR in the logo {psnr(image):.1f} dB", (4, 29), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                        (200, 200, 200), 1, cv2.LINE_AA)
+        tiles.append(np.concatenate([image, strip], axis=0))
+    target = SAMPLES / "restore.png"
+    media.write_image(target, np.concatenate([np.concatenate(tiles[:2], axis=1), np.concatenate(tiles[2:], axis=1)],
+                                             axis=0))
+    return target
+
+
 def main(argv: list[str]) -> None:
-    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks", "steady", "pulse"}
+    what = set(argv) or {"clip", "still", "video", "zoom", "gan", "looks", "steady", "pulse", "restore"}
     if "clip" in what:
         print("wrote", make_clip())
     if "still" in what:
@@ -221,6 +273,8 @@ def main(argv: list[str]) -> None:
         print("wrote", make_steady())
     if "pulse" in what:
         print("wrote", *make_pulse())
+    if "restore" in what:
+        print("wrote", make_restore())
 
 
 if __name__ == "__main__":
