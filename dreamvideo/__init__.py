@@ -9,6 +9,7 @@ The package, from the top down (a module imports only from below itself):
     cli/            argparse: flags made from the option declarations, one module per command family
     farm/           Ray: plan (segments), connect, worker, driver
     video.py, zoom.py, still.py   the recipes: how a frame is carried and dreamed, as a render.Job
+    restoration.py  the restore recipe: fill.py (flow-guided fill), dust.py, deflicker.py, restore_still.py (DIP)
     render.py       the frame loop, run(job), the work folder (resume)
     renderfile.py   render files: every setting of a render, written beside its output, read back
     dreaming.py     the cached Dreamer, one frame dreamed with its scheduled settings, cross-fade
@@ -37,5 +38,5 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .version import __version__  # noqa: E402,F401
 from .errors import DreamError  # noqa: E402,F401
 from .api import (analyse_audio, dream_array, dream_files, dream_image, gan, list_models, measure,  # noqa: E402,F401
-                  render_file, render_video, render_zoom)
+                  render_file, render_video, render_zoom, restore)
 from .objectives import Objective, guide, layers, style, tv  # noqa: E402,F401

@@ -28,7 +28,7 @@ from .options import DreamOptions, FarmOptions, VideoOptions
 logger = logging.getLogger(__name__)
 
 __all__ = ["analyse_audio", "dream_array", "dream_files", "dream_image", "gan", "list_models", "measure",
-           "render_file", "render_video", "render_zoom"]
+           "render_file", "render_video", "render_zoom", "restore"]
 
 
 def dream_array(image: np.ndarray, **options) -> np.ndarray:
@@ -84,6 +84,22 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     from .zoom import prepare_zoom
 
     return run(prepare_zoom(input, output, options, preview))
+
+
+def restore(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
+            **options) -> str:
+    """Restore a video or a still: fill a mask, remove dust and scratches, steady flicker; returns the output path.
+
+    ``mask``: a grayscale picture (a fixed region, such as a logo) or video (a moving region, the same frame
+    count), white where damaged; ``dust``, ``dust_mask``, ``deflicker``, ``prior`` and the rest: see
+    :class:`~dreamvideo.options.RestoreOptions`. Output: default ``<stem>_restored.mp4`` (or ``.png`` for a
+    still) beside the input; a video keeps its audio and resumes like a render. ``preview``: at most 256 px,
+    written as ``<name>_preview``. See :mod:`dreamvideo.restoration`.
+    """
+    from .render import run
+    from .restoration import prepare_restore
+
+    return run(prepare_restore(input, output, options, preview))
 
 
 def dream_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike | None = None, *,
@@ -146,7 +162,7 @@ def render_file(path: str | os.PathLike, output: str | os.PathLike | None = None
     options["quiet"] = quiet
     if command != "still":
         options["restart"] = restart
-    function = {"still": dream_image, "video": render_video, "zoom": render_zoom}[command]
+    function = {"still": dream_image, "video": render_video, "zoom": render_zoom, "restore": restore}[command]
     return function(input_path, output or recorded_output, preview=preview, **options)
 
 

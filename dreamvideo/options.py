@@ -28,6 +28,7 @@ OUTPUT = "animation output"
 FARM = 'render farm (Ray; pip install "dreamvideo[ray]")'
 SOUND = "sound (the features of a sound track in any schedule)"
 ZOOM_FRAMES = 120  # a zoom's length without --frames or --audio
+RESTORE = "restoration"
 
 # A carried frame already holds the dream: this share of --steps keeps it alive (see --carried-steps).
 # Each frame keeps blend * weight of the previous dream and adds these few steps; scripts/benchmark_video.py
@@ -345,6 +346,40 @@ class FarmOptions(Options):
     @property
     def distributed(self) -> bool:
         return self.workers is not None or self.ray_address is not None
+
+
+@dataclass
+class RestoreOptions(OutputOptions):
+    """Options of ``dreamvideo restore`` (see :mod:`dreamvideo.restoration`)."""
+
+    mask: str | None = option(None, "grayscale image (a fixed region, such as a logo) or video (a moving region, "
+                              "the same frame count): white marks what to restore", "path", group=RESTORE,
+                              metavar="MASK")
+    dust: bool = option(False, "video: find dust and scratches by themselves (one-frame outliers against both "
+                        "neighbouring frames along the flow, shaped like specks or thin vertical lines) and fill "
+                        "them", "bool", group=RESTORE)
+    dust_mask: str | None = option(None, "video: also write what --dust found, white on black, to this video "
+                                   "file", "path", group=RESTORE, metavar="FILE")
+    deflicker: bool = option(False, "video: steady brightness and colour flicker (a gain and offset a frame, "
+                             "smoothed over --deflicker-frames; scene cuts respected)", "bool", group=RESTORE)
+    deflicker_frames: float = option(16.0, "video: frames of the temporal Gaussian deflicker smooths over",
+                                     "number", minimum=1.0, maximum=100.0, group=RESTORE, metavar="N")
+    prior: bool = option(False, "still: fill the mask with a Deep Image Prior (a small network fitted to the "
+                         "picture itself, minutes on a CPU) instead of cv2.inpaint", "bool", group=RESTORE)
+    prior_steps: int = option(600, "still: fitting steps of the Deep Image Prior", "int", maximum=100000,
+                              group=RESTORE, metavar="N")
+    radius: int = option(8, "video: frames searched before and after a frame for what its mask hides", "int",
+                         maximum=60, group=RESTORE, metavar="FRAMES")
+    grow: int = option(2, "pixels the mask (and the dust found) is grown by before filling", "count", maximum=64,
+                       group=RESTORE, metavar="PX")
+    flow: str = option("dis", "optical flow method", "choice", choices=FLOW_METHODS, group=RESTORE)
+    flow_preset: str = option("medium", "DIS flow preset", "choice", choices=tuple(DIS_PRESETS), group=RESTORE)
+    max_side: int | None = option(None, "downscale so the longest side is at most PX pixels", "int",
+                                  group=RESTORE, metavar="PX")
+    seed: int = option(0, "still: seed of the Deep Image Prior (the same seed gives the same pixels)", "seed",
+                       group=RESTORE)
+    quiet: bool = option(False, "no progress bar or messages", "bool", group=RESTORE, recorded=False,
+                         aliases=("-q",))
 
 
 # -------------------------------------------------------------------------------- outputs and previews

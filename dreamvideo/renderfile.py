@@ -15,14 +15,15 @@ from pathlib import Path
 from .declare import declared, take
 from .errors import DreamError
 from .models import REGISTRY, is_model_file
-from .options import DreamOptions, VideoOptions, ZoomOptions
+from .options import DreamOptions, RestoreOptions, VideoOptions, ZoomOptions
 from .version import __version__
 
 RENDER_FORMAT = 1
 RENDER_SUFFIX = ".dreamvideo.json"
-PATH_OPTIONS = ("guide", "style", "mask", "colour_reference", "audio")
+PATH_OPTIONS = ("guide", "style", "mask", "colour_reference", "audio", "dust_mask")
 RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
-COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOptions), "zoom": (DreamOptions, ZoomOptions)}
+COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOptions), "zoom": (DreamOptions, ZoomOptions),
+                   "restore": (RestoreOptions,)}
 # Fields renamed since render files were first written: the old name is read as the new one.
 RENAMED = {"zoom": {"overlap": "loop_fade"}}
 
@@ -54,8 +55,9 @@ def write_render_file(command: str, input, output, options: dict) -> Path:
     if isinstance(plain.get("model"), str) and plain["model"] not in REGISTRY:
         model = relative(plain["model"])
         plain["model"] = model if is_model_file(model) else os.path.join(".", model)
-    plain["objective"] = [dict(term, image=relative(term["image"])) if term.get("image") else term
-                          for term in plain.get("objective", [])]
+    if "objective" in plain:  # a restoration has none
+        plain["objective"] = [dict(term, image=relative(term["image"])) if term.get("image") else term
+                              for term in plain["objective"]]
     # A frames folder keeps its trailing slash: it is what says "folder" when the folder does not exist yet.
     output_text = relative(output) + ("/" if media.output_kind(output) == "frames" else "")
     document = {"format": RENDER_FORMAT, "dreamvideo": __version__, "command": command,
@@ -88,7 +90,7 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
                          f"({document.get('dreamvideo')}); this one reads format {RENDER_FORMAT}: upgrade")
     command = document.get("command")
     if command not in COMMAND_OPTIONS:
-        raise DreamError(f"{path}: key 'command' must be still, video or zoom, got {command!r}")
+        raise DreamError(f"{path}: key 'command' must be still, video, zoom or restore, got {command!r}")
     options = document.get("options")
     if not isinstance(options, dict):
         raise DreamError(f"{path}: key 'options' must be an object")

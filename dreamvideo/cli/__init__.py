@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..errors import DreamError
-from . import audio, dream, gan, studio, zoom
+from . import audio, dream, gan, restore, studio, zoom
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -24,6 +24,7 @@ COMMANDS = {"models": (dream.build_models_parser, dream.run_models),
             "render": (dream.build_render_parser, dream.run_render),
             "measure": (dream.build_measure_parser, dream.run_measure),
             "audio": (audio.build_audio_parser, audio.run_audio),
+            "restore": (restore.build_restore_parser, restore.run_restore),
             "gan": (None, gan.run_gan),
             "studio": (studio.build_studio_parser, studio.run_studio)}
 
