@@ -583,9 +583,10 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
     """Parity of every CLI command with its API call: each flag is a keyword of the call, each keyword a flag."""
     import dreamvideo as dv
     from dreamvideo import cli
-    from dreamvideo.cli import audio, dream, gan as gan_cli, studio as studio_cli, zoom
+    from dreamvideo.cli import audio, dream, gan as gan_cli, restore, studio as studio_cli, zoom
     from dreamvideo.gan import MorphOptions, TrainOptions, WalkOptions
-    from dreamvideo.options import AudioOptions, CarryOptions, DreamOptions, FarmOptions, VideoOptions, ZoomOptions
+    from dreamvideo.options import (AudioOptions, CarryOptions, DreamOptions, FarmOptions, RestoreOptions, VideoOptions,
+                                    ZoomOptions)
     from dreamvideo.studio import server as studio_server
 
     def parameters(function, skip):
@@ -595,6 +596,7 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
     cases = [  # parser, API call, option classes its **options take, positional arguments
         (dream.build_main_parser(), dv.dream_files, (DreamOptions, VideoOptions, FarmOptions), ("inputs", "output")),
         (zoom.build_zoom_parser(), dv.render_zoom, (DreamOptions, ZoomOptions), ("input", "output")),
+        (restore.build_restore_parser(), dv.restore, (RestoreOptions,), ("input", "output")),
         (dream.build_render_parser(), dv.render_file, (), ("path", "output")),
         (dream.build_measure_parser(), dv.measure, (DreamOptions,), ("images",)),
         (dream.build_models_parser(), dv.list_models, (), ()),
@@ -606,7 +608,7 @@ def test_every_command_is_one_api_call_with_the_same_keywords():
          ("gan_file", "face", "other", "output")),
         (studio_cli.build_studio_parser(), studio_server.start, (), ()),  # the web app, not a render
     ]
-    commands = {"models", "zoom", "render", "measure", "audio", "gan", "studio"}
+    commands = {"models", "zoom", "render", "measure", "audio", "gan", "studio", "restore"}
     assert set(cli.COMMANDS) == commands  # a new command needs a row here
     for parser, function, classes, positional in cases:
         flags = cli_destinations(parser, positional=("input", "output", "file", "images", "image_dir", "gan_file",

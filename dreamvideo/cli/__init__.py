@@ -1,4 +1,4 @@
-"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``render``, ``measure``, ``models``, ``audio``, ``gan``,
+"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``restore``, ``render``, ``measure``, ``models``, ``audio``, ``gan``,
 ``studio``.
 
 The only package that prints for users or picks exit codes. Each command parses its flags (made from the
