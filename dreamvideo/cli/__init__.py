@@ -1,5 +1,5 @@
-"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``restore``, ``render``, ``measure``, ``models``, ``audio``, ``gan``,
-``studio``.
+"""Command line: ``dreamvideo INPUT``, ``dreamvideo zoom``, ``restore``, ``render``, ``measure``, ``models``,
+``audio``, ``gan``, ``studio``.
 
 The only package that prints for users or picks exit codes. Each command parses its flags (made from the
 option declarations, so a flag's destination is the API keyword of the same name) and makes one call of
