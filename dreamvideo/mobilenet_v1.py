@@ -189,8 +189,9 @@ def classify(images: np.ndarray) -> np.ndarray:
 
 def animal_share(image: np.ndarray, tile: int = 224) -> float:
     """Share of the ``tile``-px tiles of an RGB image (H, W, 3), uint8 or float in [0, 255], whose top-1
-    ImageNet class by this network is an animal (classes 0-397). Tiles are laid edge to edge from the top
-    left; an image smaller than one tile is one tile, resized up. Returns a float in [0, 1]."""
+    ImageNet class by this network is an animal (classes 0-397). The tiles overlap on an even grid, at most
+    half a tile apart, corners included, so a 300x451 picture gives 2 x 4 of them; an image smaller than a
+    tile is resized up to one. Returns a float in [0, 1]."""
     import cv2
 
     image = np.asarray(image, np.float32)
@@ -200,7 +201,11 @@ def animal_share(image: np.ndarray, tile: int = 224) -> float:
         image = cv2.resize(image, (max(tile, round(width * scale)), max(tile, round(height * scale))),
                            interpolation=cv2.INTER_AREA)
         height, width = image.shape[:2]
-    tiles = [image[y:y + tile, x:x + tile] for y in range(0, height - tile + 1, tile)
-             for x in range(0, width - tile + 1, tile)]
+
+    def starts(side):
+        count = -(-(side - tile) // (tile // 2)) + 1
+        return np.linspace(0, side - tile, count).round().astype(int)
+
+    tiles = [image[y:y + tile, x:x + tile] for y in starts(height) for x in starts(width)]
     top = classify(np.stack(tiles)).argmax(axis=1)
     return float(np.isin(top, ANIMAL_CLASSES).mean())
