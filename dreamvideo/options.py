@@ -13,7 +13,7 @@ from typing import Any
 
 from .declare import Options, option
 from .errors import DreamError
-from .models import DEFAULT_MODEL, REGISTRY, is_model_file
+from .models import DEFAULT_MODEL, REGISTRY, STYLE_MODEL, is_model_file
 from .motion import DIS_PRESETS, FLOW_METHODS
 from .objectives import Objective, as_objective
 
@@ -49,12 +49,15 @@ class DreamOptions(Options):
     (see :mod:`dreamvideo.kernel`).
     """
 
-    model: str = option(DEFAULT_MODEL, "backbone: vgg16 (default, embedded, offline), inception_v3, vgg19, "
-                        "vgg16_imagenet (ImageNet weights, downloaded once), or a .keras file; see 'dreamvideo models'",
-                        "text", group=DREAM, metavar="NAME|FILE")
+    # None: DEFAULT_MODEL, or STYLE_MODEL for a style that leads alone (see default_model).
+    model: str | None = option(None, "backbone: mobilenet_v1 (default: ImageNet MobileNetV1, embedded, offline; eyes "
+                               "and animal faces), vgg16 (embedded, offline; the default when --style leads alone, "
+                               "where its features match a style more closely), inception_v3, vgg19, vgg16_imagenet "
+                               "(ImageNet weights, downloaded once), or a .keras file; see 'dreamvideo models'",
+                               "text", group=DREAM, metavar="NAME|FILE")
     layer: Any = option(None, "layer to amplify, repeatable: NAME, NAME:WEIGHT, NAME/CHANNELS[:WEIGHT] (channels "
-                        "like 12 or 12,40-47; WEIGHT a number or keyframes). Default: the model's own (vgg16: "
-                        "block4_conv3)", "objective", group=DREAM, metavar="SPEC", recorded=False)
+                        "like 12 or 12,40-47; WEIGHT a number or keyframes). Default: the model's own (mobilenet_v1: "
+                        "conv_pw_7_relu, conv_pw_11_relu; vgg16: block4_conv3)", "objective", group=DREAM, metavar="SPEC", recorded=False)
     guide: str | None = option(None, "steer the dream toward this image's features (Google's guided DeepDream); "
                                "without --layer the guide leads alone", "path", group=DREAM, metavar="IMAGE",
                                recorded=False)
@@ -74,17 +77,20 @@ class DreamOptions(Options):
     mask: str | None = option(None, "grayscale mask scaling how strongly each pixel is dreamed: black untouched, "
                               "white full; a video mask needs the same frame count as the render", "path",
                               group=DREAM, metavar="IMAGE|VIDEO")
-    octaves: Any = option(4, "number of scales, smallest first", "schedule", integer=True, minimum=1, group=DREAM,
+    # Octaves, steps and step size were chosen on the looks panel (samples/looks.png) for mobilenet_v1: about the
+    # old default's strength, eyes and animal faces, nothing clipped.
+    octaves: Any = option(5, "number of scales, smallest first", "schedule", integer=True, minimum=1, group=DREAM,
                           metavar="N")
     octave_scale: Any = option(1.4, "size ratio between octaves, above 1", "schedule", group=DREAM, metavar="X")
-    steps: Any = option(6, "gradient steps per octave", "schedule", integer=True, minimum=1, group=DREAM,
+    steps: Any = option(10, "gradient steps per octave", "schedule", integer=True, minimum=1, group=DREAM,
                         metavar="N")
     step_size: Any = option(2.0, "step length in 0-255 pixel units along the normalised gradient", "schedule",
                             positive=True, group=DREAM, metavar="X")
     seed: int = option(0, "random seed; same seed, same result", "seed", group=DREAM)
     max_side: int | None = option(None, "downscale so the longest side is at most PX pixels", "int", group=DREAM,
                                   metavar="PX")
-    precision: str = option("auto", "compute type: auto = bfloat16 where the CPU has bf16 instructions", "choice",
+    precision: str = option("auto", "compute type: auto = bfloat16 where the CPU has bf16 instructions, except for "
+                            "mobilenet_v1, which stays float32", "choice",
                             choices=("auto", "float32", "bfloat16"), group=DREAM)
     tile_size: int = option(512, "largest tile fed to the network at once; bounds memory", "int", group=DREAM,
                             metavar="PX")
@@ -100,6 +106,8 @@ class DreamOptions(Options):
     objective: Objective = field(init=False, repr=False, default=None)
 
     def __post_init__(self):
+        if self.model is None:
+            self.model = default_model(self.style, self.guide, self.layer)
         if self.model not in REGISTRY and not is_model_file(str(self.model)):
             raise DreamError(f"unknown model {self.model!r}: choose one of {', '.join(REGISTRY)} "
                              "or give the path of a .keras model file")
@@ -128,6 +136,14 @@ class DreamOptions(Options):
         return {**super().recorded(frames), "objective": self.objective.to_dicts(frames)}
 
     resolved = recorded
+
+
+def default_model(style, guide, layer) -> str:
+    """The model used when none is named: STYLE_MODEL when a style leads alone (Gram-matrix style comes out
+    closer to the style image on its features, measured), else DEFAULT_MODEL."""
+    if style is not None and guide is None and layer in (None, []):
+        return STYLE_MODEL
+    return DEFAULT_MODEL
 
 
 def build_objective(opts: DreamOptions) -> Objective:

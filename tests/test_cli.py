@@ -97,6 +97,9 @@ def test_output_permissions_follow_the_umask(cli, still, tiny_args, tmp_path):
 def test_models_lists_vgg16_available_offline_with_its_layers(cli):
     result = cli("models")
     assert result.code == 0
+    assert result.out.startswith("mobilenet_v1:")  # the default, first
+    default = result.out.split("vgg16:", 1)[0]
+    assert "available offline" in default and "conv_pw_7_relu: eyes" in default
     block = result.out.split("vgg16:", 1)[1].split("\n\n")[0].splitlines()[:4]
     text = "\n".join(block)
     assert "available offline" in text
@@ -230,7 +233,9 @@ def test_unknown_model_with_a_layer(cli, still, snapshot):
 
 def test_unknown_layer_lists_the_valid_layers(cli, still, snapshot, tiny_model_file):
     before = snapshot(still.parent)
-    line = cli(still, "--layer", "block9_conv9").assert_user_error("block9_conv9")
+    line = cli(still, "--layer", "block9_conv9").assert_user_error("block9_conv9", "mobilenet_v1")
+    assert "conv_pw_7_relu" in line and "conv1" in line
+    line = cli(still, "--model", "vgg16", "--layer", "block9_conv9").assert_user_error("block9_conv9")
     assert "block4_conv3" in line and "block1_conv1" in line
     line = cli(still, "--model", tiny_model_file, "--layer", "conv7").assert_user_error("conv7")
     assert "conv1" in line and "conv3" in line

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dreamvideo import DreamError, media
-from dreamvideo import mobilenet_v1 as mn
+from dreamvideo.models import mobilenet_v1 as mn
 from dreamvideo.runtime import import_tensorflow
 
 from conftest import SAMPLES
@@ -33,7 +33,7 @@ def frozen_graph_logits(image: np.ndarray) -> np.ndarray:
 
 def test_logits_match_the_frozen_graph():
     image = picture("chelsea.png")
-    ours = mn.build(["logits"])(image[None].astype(np.float32)).numpy().reshape(-1)
+    ours = mn.build(["logits"])(image[None].astype(np.float32) / 127.5 - 1.0).numpy().reshape(-1)
     theirs = frozen_graph_logits(image)
     assert theirs.shape == (mn.CLASSES,)
     np.testing.assert_allclose(ours, theirs, atol=1e-4 * np.abs(theirs).max())
@@ -57,12 +57,11 @@ def test_it_classifies_the_sample_photos():
 
 def test_dream_steps_raise_the_layers_activation_and_a_new_size_does_not_retrace(random_image):
     from dreamvideo.kernel import Dreamer
-    from dreamvideo.models import FeatureModel
+    from dreamvideo.models import REGISTRY, load_model
     from dreamvideo.objectives import layers
 
-    chosen = ["conv_pw_7_relu", "conv_pw_10_relu"]
-    model = FeatureModel("mobilenet_v1", mn.build(chosen), chosen, lambda images: images, 32, "float32")
-    dreamer = Dreamer(model, layers(*chosen))
+    chosen = list(REGISTRY["mobilenet_v1"].default_layers)
+    dreamer = Dreamer(load_model("mobilenet_v1", chosen), layers(*chosen))
     image = random_image(64, 64).astype(np.float32)
     dreamed = dreamer.dream(image, octaves=1, steps=3, step_size=2.0)
     assert dreamer.loss(dreamed) > 1.1 * dreamer.loss(image)
@@ -89,3 +88,29 @@ def test_unknown_layer_names_the_valid_ones():
     with pytest.raises(DreamError, match="conv_pw_13_relu") as info:
         mn.build(["block4_conv3"])
     assert "block4_conv3" in str(info.value)
+
+
+def test_the_registry_makes_it_the_offline_default_in_float32(monkeypatch):
+    from dreamvideo import models, runtime
+
+    spec = models.REGISTRY[models.DEFAULT_MODEL]
+    assert spec.name == "mobilenet_v1" == models.list_models()[0].name
+    assert spec.available_offline() and spec.weights_path() == mn.graph_path()
+    assert set(spec.default_layers) <= set(spec.layers) and set(spec.style_layers) <= set(spec.layers)
+    assert {layer for layer, _ in spec.layer_notes} <= set(spec.layers)
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
+    assert models.resolve_precision("mobilenet_v1", "auto") == "float32"
+    assert models.resolve_precision("mobilenet_v1", "bfloat16") == "mixed_bfloat16"
+    assert models.resolve_precision("vgg16", "auto") == "mixed_bfloat16"
+
+
+def test_a_style_that_leads_alone_is_painted_with_vgg16_unless_a_model_is_named():
+    from dreamvideo.options import DreamOptions
+
+    style = str(SAMPLES / "chelsea.png")
+    assert DreamOptions().model == "mobilenet_v1"
+    assert DreamOptions(style=style).model == "vgg16"
+    assert DreamOptions(style=style).objective.terms[0].layers[0] == "block1_conv1"
+    assert DreamOptions(style=style, model="mobilenet_v1").model == "mobilenet_v1"
+    assert DreamOptions(style=style, layer="conv_pw_7_relu").model == "mobilenet_v1"
+    assert DreamOptions(model="vgg16").objective.layers == ("block4_conv3",)

@@ -97,6 +97,8 @@ def run_models(args) -> int:
         print(f"{spec.name}: {spec.description}")
         print(f"  status: {status}")
         print(f"  default layers: {', '.join(spec.default_layers)}")
+        for layer, note in spec.layer_notes:
+            print(f"    {layer}: {note}")
         print(f"  layers: {', '.join(spec.layers)}")
     print("A Keras model file (--model path/to/model.keras) works too: it receives RGB in [0, 255].")
     return 0

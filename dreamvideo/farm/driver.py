@@ -103,13 +103,14 @@ def render_on_ray(jobs: list, farm: FarmOptions, *, quiet: bool | None = None,
 def _for_workers(job):
     """The job as sent to the workers: ``precision="auto"`` decided once, on the driver, so workers on CPUs
     with and without bfloat16 instructions dream the same way."""
-    from ..runtime import cpu_has_bf16
+    from ..models import resolve_precision
 
     if job.dream_opts.precision != "auto":
         return job
     sent = copy.copy(job)
     sent.dream_opts = copy.copy(job.dream_opts)
-    sent.dream_opts.precision = "bfloat16" if cpu_has_bf16() else "float32"
+    auto = resolve_precision(job.dream_opts.model, "auto")
+    sent.dream_opts.precision = "bfloat16" if auto == "mixed_bfloat16" else "float32"
     return sent
 
 

@@ -10,8 +10,9 @@ The Keras model follows the graph exactly: a 3x3 stride-2 convolution, 13 depthw
 norm (epsilon 0.001) and ReLU6 after every convolution, TensorFlow SAME padding, a global average pool and a
 1x1 convolution to the logits. Layers are named as Keras names MobileNet's: ``conv1``, ``conv1_bn``,
 ``conv1_relu``, ``conv_dw_1``, ``conv_dw_1_bn``, ``conv_dw_1_relu``, ``conv_pw_1`` ... ``conv_pw_13_relu``,
-then ``global_pool`` and ``logits``. The model takes RGB float32 in [0, 255] and scales it to [-1, 1]
-(``x / 127.5 - 1``) in its first layer. Logit 0 is "background": ImageNet class k is logit k + 1.
+then ``global_pool`` and ``logits``. The Keras model takes RGB scaled to [-1, 1] (``x / 127.5 - 1``, what
+the network was trained on: the registry's "tf" preprocessing, which FeatureModel applies to RGB in
+[0, 255]). Logit 0 is "background": ImageNet class k is logit k + 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import DreamError
+from ..errors import DreamError
 
 GRAPH_FILE = ("files", "retrained_graph.pb")
 # (stride, output channels) of the 13 depthwise-separable blocks (MobileNetV1 1.0).
@@ -113,7 +114,7 @@ def read_weights() -> dict[str, list[np.ndarray]]:
 def build(layers: Sequence[str]):
     """A Keras model of MobileNetV1 cut at the deepest of ``layers``, returning their outputs in that order.
 
-    Input: RGB float32 (N, H, W, 3) in [0, 255], any size. Outputs: (N, h, w, C) activations in the
+    Input: RGB float32 (N, H, W, 3) scaled to [-1, 1], any size. Outputs: (N, h, w, C) activations in the
     current Keras dtype policy (the ``logits`` and ``global_pool`` have h = w = 1). Raises DreamError for
     an unknown layer or a missing package.
     """
@@ -128,8 +129,7 @@ def build(layers: Sequence[str]):
     deepest = max(LAYERS.index(name) for name in layers)
     weights = read_weights()
     inputs = keras.Input(shape=(None, None, 3), dtype="float32")
-    # Scaled in float32 whatever the policy: the network was trained on x / 127.5 - 1.
-    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale", dtype="float32")(inputs)
+    x = inputs
     outputs = {}
 
     def keep(name, tensor):
@@ -181,7 +181,7 @@ def classify(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images, np.float32)
     if images.ndim == 3:
         images = images[None]
-    logits = np.array(_classifier()(images, training=False), np.float32).reshape(len(images), CLASSES)[:, 1:]
+    logits = np.array(_classifier()(images / 127.5 - 1.0, training=False), np.float32).reshape(len(images), CLASSES)[:, 1:]
     logits -= logits.max(axis=1, keepdims=True)
     probabilities = np.exp(logits)
     return probabilities / probabilities.sum(axis=1, keepdims=True)
