@@ -19,6 +19,14 @@ For the embedded ``vgg16`` cut at ``--layer``, with the default 512 px tiles, it
 * the peak resident memory (VmHWM) of dreaming a 4096x2160 still (1 octave, 1 step, tile 512) in a
   fresh process for each precision (target: within 6 GiB).
 
+``--models`` prints instead the default network (``mobilenet_v1`` at its default layers) against ``vgg16`` to
+``block4_conv3`` in the same run, float32, each at its own defaults: CPU s per step and per still frame at
+512x512 and 1920x1080, a first and a carried 1080p video frame (the kernel's part: carried steps at the
+carried octaves; the flow is the same for both networks), the step's GFLOP/s against the float32 matmul's and
+the depthwise layers' bytes per second against a memory copy's, and the projected cost of one minute of 1080p
+at 30 fps on these CPUs and on 8 Ray workers like them. Per-frame figures at 1080p are the per-step figures
+times the octaves' area (marked "est.") unless ``--measure-frames``.
+
 ``--quick`` checks that everything runs: 256 px, one repeat, one matmul size, no 4K memory runs.
 Prints figures; asserts nothing.
 """
@@ -147,6 +155,112 @@ def measure_memory(layer: str, precision: str) -> tuple[float, float, float]:
     return int(baseline) / GIB, int(peak) / GIB, float(seconds)
 
 
+def memory_copy_gbs(megabytes: int = 256, repeats: int = 3) -> float:
+    """GB/s of a large float32 array copy (read + write counted) by CPU time: the memory bandwidth reference."""
+    a = np.ones(megabytes * 2 ** 20 // 4, np.float32)
+    b = np.empty_like(a)
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        np.copyto(b, a)
+        times.append(time.process_time() - start)
+    return 2 * a.nbytes / min(times) / 1e9
+
+
+def depthwise_bytes(model, height: int, width: int) -> float:
+    """Bytes a step's depthwise convolutions move at least: each reads its input and writes its output once,
+    forward and in the input-gradient backward pass (float32)."""
+    import keras
+
+    convs = [layer for layer in model.keras_model.layers if isinstance(layer, keras.layers.DepthwiseConv2D)]
+    if not convs:
+        return 0.0
+    probe = keras.Model(model.keras_model.inputs, [layer.output for layer in convs])
+    specs = probe.compute_output_spec(keras.KerasTensor((1, int(height), int(width), 3)))
+    specs = specs if isinstance(specs, (list, tuple)) else [specs]
+    total = 0.0
+    for layer, spec in zip(convs, specs):
+        _, h, w, c = spec.shape
+        stride = layer.strides[0]
+        total += 4.0 * h * w * c * (1 + stride * stride)  # output + input elements
+    return 2 * total
+
+
+def octave_area(height: int, width: int, octaves, scale, chosen=slice(None)) -> float:
+    """The octaves' total area (chosen ones) as a multiple of the full size's."""
+    from dreamvideo.kernel import octave_sizes
+
+    sizes = octave_sizes(height, width, octaves, scale, 32)[chosen]
+    return sum(h * w for h, w in sizes) / (height * width)
+
+
+def compare_models(args) -> int:
+    """The default network against VGG16 in one run (see the module docstring)."""
+    from dreamvideo.models import DEFAULT_MODEL, REGISTRY
+    from dreamvideo.options import DreamOptions
+    from dreamvideo.video import CARRIED_STEPS_SHARE, VideoOptions, carried_octaves
+
+    tf = import_tensorflow()
+    opts = DreamOptions()
+    carried_steps = max(1, round(opts.steps * CARRIED_STEPS_SHARE))
+    carried = carried_octaves(VideoOptions().carried_octaves)
+    sizes = [(512, 512), (1080, 1920)] if not args.quick else [(256, 256)]
+    repeats = args.repeats
+    print(f"models in one run, float32, tile {TILE}: defaults {opts.steps} steps x {opts.octaves} octaves "
+          f"(scale {opts.octave_scale}); carried frames {carried_steps} steps at octaves {carried}; "
+          f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
+    matmul = max(matmul_gflops("float32", n, repeats)[1] for n in ([2048] if args.quick else [2048, 4096]))
+    bandwidth = memory_copy_gbs()
+    print(f"  references by CPU time: float32 matmul {matmul:.1f} GFLOP/s; memory copy {bandwidth:.1f} GB/s")
+    figures = {}
+    for name in (DEFAULT_MODEL, "vgg16"):
+        spec = REGISTRY[name]
+        objective = layers(*spec.default_layers)
+        model = load_model(name, objective.layers, "float32")
+        dreamer = Dreamer(model, objective, tile_size=TILE)
+        for height, width in sizes:
+            image = sample_image(height, width)
+            _, cpu = timed(lambda: dreamer.dream(image, octaves=1, steps=1, seed=1), repeats)
+            step = statistics.median(cpu)
+            flops = step_flops(model, height, width)
+            moved = depthwise_bytes(model, height, width)
+            still_area = octave_area(height, width, opts.octaves, opts.octave_scale)
+            carried_area = octave_area(height, width, opts.octaves, opts.octave_scale, carried)
+            if args.measure_frames or height * width <= 512 * 512:
+                _, cpu = timed(lambda: dreamer.dream(image, octaves=opts.octaves, steps=opts.steps, seed=1), 1)
+                still, how = cpu[0], "measured"
+                _, cpu = timed(lambda: dreamer.dream(image, octaves=opts.octaves, steps=carried_steps, seed=1,
+                                                     dream_octaves=carried), 1)
+                carried_frame = cpu[0]
+            else:
+                still, how = step * opts.steps * still_area, "est."
+                carried_frame = step * carried_steps * carried_area
+            figures[name, height] = (step, still, carried_frame)
+            rate = flops / (step / (os.cpu_count() or 1)) / 1e9
+            line = (f"  {name:12s} {'+'.join(spec.default_layers):32s} {width}x{height}: step {step:6.3f} CPU s, "
+                    f"{rate:5.1f} GFLOP/s ({rate / matmul:4.0%} of matmul); still {still:7.1f} CPU s ({how}); "
+                    f"carried frame {carried_frame:6.2f} CPU s")
+            if moved:
+                line += f"; depthwise layers move >= {moved / 1e9:.2f} GB a step"
+            print(line)
+    for height, width in sizes:
+        new, old = figures[DEFAULT_MODEL, height], figures["vgg16", height]
+        print(f"  {width}x{height}: vgg16 / {DEFAULT_MODEL}: step {old[0] / new[0]:.1f}x, still {old[1] / new[1]:.1f}x, "
+              f"carried frame {old[2] / new[2]:.1f}x (target for the 1080p carried frame >= 8x)")
+    height, width = sizes[-1]
+    first, carried_cpu = figures[DEFAULT_MODEL, height][1], figures[DEFAULT_MODEL, height][2]
+    frames = 60 * 30
+    # One shot: a full dream first, carried frames after; the farm dreams 1.08 frames per frame written
+    # (warm-up and cross-fade, see options.FARM_WARMUP) and each of its segments starts with a full dream.
+    single = first + (frames - 1) * carried_cpu
+    farm = 8 * first + (1.08 * frames - 8) * carried_cpu
+    cores = os.cpu_count() or 1
+    print(f"  one minute of {width}x{height} at 30 fps with {DEFAULT_MODEL} (kernel CPU time, flow not included): "
+          f"{single / 3600:.2f} CPU h; {single / cores / 60:.0f} min on these {cores} CPUs; "
+          f"{farm / (8 * cores) / 60:.1f} min on 8 Ray workers with {cores} CPUs each")
+    return 0
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -158,8 +272,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per figure (default 3)")
     parser.add_argument("--layer", default="block4_conv3", help="objective layer (default block4_conv3)")
     parser.add_argument("--quick", action="store_true", help="256 px, one repeat, no 4K memory runs")
+    parser.add_argument("--models", action="store_true",
+                        help="the default network against vgg16 at their defaults (see above)")
+    parser.add_argument("--measure-frames", action="store_true",
+                        help="with --models: dream the 1080p frames instead of estimating them from the steps")
     parser.add_argument("--memory-child", choices=PRECISIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.models:
+        if args.quick:
+            args.repeats = 1
+        return compare_models(args)
     if args.memory_child:
         memory_child(args.layer, args.memory_child)
         return 0

@@ -33,8 +33,9 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dreamvideo import media, mobilenet_v1 as mn, models  # noqa: E402
-from dreamvideo.models import import_tensorflow  # noqa: E402
+from dreamvideo import media, models  # noqa: E402
+from dreamvideo.models import mobilenet_v1 as mn  # noqa: E402
+from dreamvideo.runtime import dtype_policy, import_tensorflow  # noqa: E402
 from dreamvideo.steady import dream_strength  # noqa: E402
 
 PHOTOS = ("coffee.png", "chelsea.png")
@@ -53,7 +54,7 @@ def feature_model(layers, precision="float32", uncapped=()):
     if precision == "depthwise":
         keras.layers.DepthwiseConv2D = functools.partial(original, dtype="mixed_bfloat16")
     try:
-        with models._dtype_policy(policy):
+        with dtype_policy(policy):
             keras_model = mn.build(build_layers)
     finally:
         keras.layers.DepthwiseConv2D = original
@@ -63,7 +64,7 @@ def feature_model(layers, precision="float32", uncapped=()):
             outputs = super().features(images)
             return [tf.nn.relu(o) if name in uncapped else o for name, o in zip(layers, outputs)]
 
-    return Model("mobilenet_v1", keras_model, layers, lambda images: images, 32, policy)
+    return Model("mobilenet_v1", keras_model, layers, models.PREPROCESS["tf"], 32, policy)
 
 
 def step_seconds(dreamer, size, repeats=3):
@@ -200,9 +201,33 @@ def candidates(args):
     del DreamOptions
 
 
+def style(args):
+    """--style on both networks: coffee.png painted in the style of chelsea.png, each result's style distance
+    measured by both networks (dreamvideo measure's figure; lower is closer), and a panel."""
+    import dreamvideo as dv
+
+    photo_path, style_path = ROOT / "samples" / "coffee.png", str(ROOT / "samples" / "chelsea.png")
+    photo = media.resize_max_side(media.read_image(photo_path), args.side)
+    out = Path(args.out)
+    paths = {"photo": out / "style_photo.png"}
+    media.write_image(paths["photo"], photo)
+    for model in ("vgg16", "mobilenet_v1"):
+        start = time.process_time()
+        result = dv.dream_array(photo, model=model, style=style_path, quiet=True)
+        print(f"{model}: dreamed in {time.process_time() - start:.1f} CPU s")
+        paths[model] = out / f"style_{model}.png"
+        media.write_image(paths[model], result)
+    for judge in ("vgg16", "mobilenet_v1"):
+        figures = dv.api.measure([str(p) for p in paths.values()], model=judge, style=style_path)
+        print(f"style distance by {judge}: " + ", ".join(
+            f"{name} {figures[str(path)]['style']:.4f}" for name, path in paths.items()))
+    panel([[label_tile(media.read_image(p), name, photo) for name, p in paths.items()]], out / "style.png")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("cost", "relu", "layers"))
+    parser.add_argument("what", choices=("cost", "relu", "layers", "style"))
+    parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--layer", nargs="+", default=["conv_pw_12_relu"])
     parser.add_argument("--sets", nargs="+", default=["conv_pw_7_relu", "conv_pw_10_relu+conv_pw_12_relu"])
     parser.add_argument("--settings", nargs="+", default=["6,2,4"], help="steps,step_size,octaves")
@@ -213,7 +238,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     import_tensorflow()
-    {"cost": cost, "relu": relu, "layers": candidates}[args.what](args)
+    {"cost": cost, "relu": relu, "layers": candidates, "style": style}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@
   scikit-image ships (``skimage.data.lfw_subset()``, from the public LFW data set; scikit-image is needed
   for this target only: ``pip install scikit-image``), walked through 6 random latents, and one inverted
   face morphed into another. Training takes a few minutes on 2 CPU cores.
-* ``looks.png``: ``coffee.png`` (300 px) dreamed with the old defaults and with each step shape tried for
-  issue 9, each labelled with its strength (mean |dream - photo| in grey levels) and its share of clipped
-  pixels (a channel at 0 or 255).
+* ``looks.png``: ``coffee.png`` and ``chelsea.png`` (400 px) dreamed with the old default (VGG16) and with
+  the MobileNetV1 candidates the defaults were chosen from, each labelled with its strength (mean |dream -
+  photo| in grey levels), its share of clipped pixels (a channel at 0 or 255) and the share of its 224 px
+  tiles whose top-1 ImageNet class by MobileNetV1's own head is an animal.
 * ``beat.wav``, ``beat.png`` and ``coffee_pulse.mp4`` (``pulse``): 2 seconds of the drum loop the project
   synthesises (``music.synth_beat``: kick, snare, hi-hats at 120 BPM), its features as ``dreamvideo audio
   --plot`` draws them, and a zoom into the cup that surges on every beat, with the loop as its sound
@@ -118,36 +119,43 @@ def make_gan_samples() -> list[str]:
     return [walk, morph]
 
 
-# Step shapes tried for issue 9 (None: the current defaults). The old defaults had none of them.
-OLD_LOOK = dict(normalize="mean", decorrelate=False, range_limit="clip")
-LOOKS = [("old defaults", {}), ("soft range", dict(range_limit="soft")),
-         ("decorrelated", dict(decorrelate=True)), ("lap", dict(normalize="lap")),
-         ("soft + decorrelated", dict(range_limit="soft", decorrelate=True)),
-         ("lap + soft + decorr.", dict(normalize="lap", range_limit="soft", decorrelate=True)),
-         ("new defaults", None)]
-LOOK_SIDE = 300
+# The old default (VGG16 HED at block4_conv3, 4 octaves of 6 steps) beside the MobileNetV1 candidates
+# (None: the current defaults).
+OLD_LOOK = dict(model="vgg16", octaves=4, steps=6)
+LOOKS = [("old default: vgg16 block4_conv3 s6 o4", OLD_LOOK),
+         ("pw_7 s10 o5", dict(layer="conv_pw_7_relu")),
+         ("pw_10+pw_12 s10 o5", dict(layer=["conv_pw_10_relu", "conv_pw_12_relu"])),
+         ("pw_7+pw_11 s10 o4", dict(octaves=4)),
+         ("pw_7+pw_11 s10 x3 o5", dict(step_size=3.0)),
+         ("new default: pw_7+pw_11 s10 x2 o5", None)]
+LOOK_PHOTOS = ("coffee.png", "chelsea.png")
+LOOK_SIDE = 400
 
 
 def make_looks() -> Path:
-    photo = media.resize_max_side(media.read_image(SAMPLES / "coffee.png"), LOOK_SIDE)
-    tiles = [label_tile(photo, "the photo", photo)]
-    for label, change in LOOKS:
-        settings = {} if change is None else {**OLD_LOOK, **change}
-        tiles.append(label_tile(dv.dream_array(photo, quiet=True, **settings), label, photo))
-    rows = [np.concatenate(tiles[i:i + 4], axis=1) for i in range(0, len(tiles), 4)]
+    rows = []
+    for name in LOOK_PHOTOS:
+        photo = media.resize_max_side(media.read_image(SAMPLES / name), LOOK_SIDE)
+        tiles = [label_tile(photo, name, photo)]
+        for label, change in LOOKS:
+            tiles.append(label_tile(dv.dream_array(photo, quiet=True, **(change or {})), label, photo))
+        rows.append(np.concatenate(tiles, axis=1))
     target = SAMPLES / "looks.png"
     media.write_image(target, np.concatenate(rows, axis=0))
     return target
 
 
 def label_tile(image: np.ndarray, label: str, photo: np.ndarray) -> np.ndarray:
-    """``image`` above a black strip with ``label``, its strength and its clipped share."""
+    """``image`` above a black strip with ``label``, its strength, its clipped share and the share of its
+    224 px tiles that MobileNetV1's own ImageNet head calls an animal."""
+    from dreamvideo.models.mobilenet_v1 import animal_share
+
     strength = dream_strength(image, photo)
     clipped = float(((image == 0) | (image == 255)).any(axis=2).mean())
     strip = np.zeros((34, image.shape[1], 3), np.uint8)
-    cv2.putText(strip, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-    cv2.putText(strip, f"strength {strength:.1f}, clipped {clipped:.1%}", (4, 29), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                (200, 200, 200), 1, cv2.LINE_AA)
+    cv2.putText(strip, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(strip, f"strength {strength:.1f}, clipped {clipped:.1%}, animal tiles {animal_share(image):.0%}",
+                (4, 29), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (200, 200, 200), 1, cv2.LINE_AA)
     return np.concatenate([image, strip], axis=0)
 
 
