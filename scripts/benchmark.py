@@ -198,7 +198,8 @@ def compare_models(args) -> int:
     """The default network against VGG16 in one run (see the module docstring)."""
     from dreamvideo.models import DEFAULT_MODEL, REGISTRY
     from dreamvideo.options import DreamOptions
-    from dreamvideo.video import CARRIED_STEPS_SHARE, VideoOptions, carried_octaves
+    from dreamvideo.options import VIDEO_CARRIED_SHARE as CARRIED_STEPS_SHARE, VideoOptions
+    from dreamvideo.video import carried_octaves
 
     tf = import_tensorflow()
     opts = DreamOptions()

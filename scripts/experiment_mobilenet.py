@@ -128,7 +128,7 @@ def label_tile(image, label, photo, extra=""):
 
 
 def dream(dreamer, photo, **settings):
-    from dreamvideo.animation import to_uint8
+    from dreamvideo.arrays import float255_to_uint8 as to_uint8
 
     kw = dict(octaves=4, octave_scale=1.4, steps=6, step_size=2.0, decorrelate=True, range_limit="soft")
     kw.update(settings)
