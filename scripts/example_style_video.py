@@ -2,4 +2,4 @@
 import dreamvideo as dv
 
 objective = dv.style("samples/chelsea.png", weight="0:(0.2), 48:(1)") + 0.3 * dv.layers("block4_conv3")
-dv.render_video("samples/coffee_pan.mp4", "style_video.mp4", objective=objective, steps=12)
+dv.render_video("samples/coffee_pan.mp4", "style_video.mp4", objective=objective, steps=12, model="vgg16")

@@ -667,7 +667,7 @@ def test_the_design_notes_example_runs_with_objective(tmp_path):
     out = tmp_path / "zoom.gif"
     dv.render_zoom(
         str(SAMPLES / "coffee.png"), str(out),
-        frames=4, fps=24, max_side=48, steps=1, octaves=1, quiet=True,
+        frames=4, fps=24, max_side=48, steps=1, octaves=1, quiet=True, model="vgg16",  # the notes' layers are VGG16's
         objective=dv.layers("block4_conv3", "block3_conv3:0.5"),
         zoom="0:(1.02), 2:(1.05), 3:(1.02)",
         angle="0:(0), 3:(30)",
@@ -679,7 +679,7 @@ def test_the_design_notes_example_runs_with_objective(tmp_path):
     assert recorded["loop"] is True and len(list(dv.media.read_frames(out, fps=24))) == 4
     with pytest.raises(dv.DreamError, match="not both"):
         dv.render_zoom(str(SAMPLES / "coffee.png"), str(tmp_path / "z.gif"), objective=dv.layers("block4_conv3"),
-                       layer=["block3_conv3"])
+                       layer=["block3_conv3"], model="vgg16")
 
 
 def test_unknown_keywords_are_refused_by_every_call(tmp_path):
