@@ -19,7 +19,9 @@ from .fill import GROW, _box, as_mask, check_fixed_mask, grow_mask
 log = logging.getLogger(__name__)
 
 ITERATIONS = 600
-LEARNING_RATE = 0.01
+# Adam at 0.01 (the paper's rate, with batch normalisation) saturated this smaller net's sigmoid within 20 steps (a
+# 64 px hole came out (255, 255, 0)); at 0.001 it fits: 14.8 dB in the hole after 300 steps, cv2.inpaint 17.7.
+LEARNING_RATE = 0.001
 CHANNELS = (16, 32, 64, 64)  # per level of the hourglass, finest first
 INPUT_CHANNELS = 16
 CONTEXT = 48  # px of picture kept around the hole, at least
