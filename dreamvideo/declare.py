@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from typing import Any
 
+from . import limits
 from .errors import DreamError
 
 KINDS = ("int", "count", "int_or_all", "number", "schedule", "choice", "bool", "text", "path", "seed", "fps",
@@ -137,14 +138,15 @@ def check_value(opt: Option, value) -> None:
     if kind in ("int", "count"):
         least = 0 if kind == "count" else int(opt.minimum if opt.minimum is not None else 1)
         if not is_whole(value) or value < least or (opt.maximum is not None and value > opt.maximum):
-            top = f" and at most {opt.maximum:g}" if opt.maximum is not None else ""
-            raise DreamError(f"{label} must be a whole number of at least {least}{top}, got {value!r}")
+            top = f" and at most {opt.maximum:,.0f}" if opt.maximum is not None else ""
+            raise DreamError(f"{label} must be a whole number of at least {least}{top}, got {limits.shown(value)}")
     elif kind == "int_or_all":
-        if value != "all" and (not is_whole(value) or value < 1):
-            raise DreamError(f"{label} must be a whole number of at least 1 or 'all', got {value!r}")
+        if value != "all":
+            if not is_whole(value) or value < 1:
+                raise DreamError(f"{label} must be a whole number of at least 1 or 'all', got {limits.shown(value)}")
+            limits.check_whole(label, value, int(opt.maximum) if opt.maximum is not None else limits.MAX_OCTAVES)
     elif kind == "seed":
-        if not is_whole(value):
-            raise DreamError(f"{label} must be a whole number, got {value!r}")
+        limits.check_seed(value)
     elif kind == "number":
         low = opt.minimum if opt.minimum is not None else -math.inf
         high = opt.maximum if opt.maximum is not None else math.inf
@@ -153,12 +155,14 @@ def check_value(opt: Option, value) -> None:
         except (TypeError, ValueError):
             number = None
         if number is None or isinstance(value, bool) or not math.isfinite(number):
-            raise DreamError(f"{label} must be a number in [{low:g}, {high:g}], got {value!r}")
+            raise DreamError(f"{label} must be a number in [{low:g}, {high:g}], got {limits.shown(value)}")
         if not low <= number <= high:
             raise DreamError(f"{label} must be in [{low:g}, {high:g}], got {number}")
     elif kind == "schedule":
         from .schedules import as_schedule
 
+        if isinstance(value, str):
+            limits.check_schedule_text(value, label)
         as_schedule(value, name=label)
     elif kind == "choice":
         if value not in opt.choices:
@@ -227,10 +231,13 @@ def parse_fps(value) -> Fraction | None:
     """--fps as an exact fraction: 25, 29.97 or 30000/1001."""
     if value is None:
         return None
+    text = str(value).strip()
     try:
-        fps = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        raise DreamError(f"fps {value!r} is not a number: give e.g. 25, 29.97 or 30000/1001") from None
+        if isinstance(value, bool) or len(text) > 2 * limits.MAX_NUMBER_CHARS:
+            raise ValueError
+        fps = Fraction(text)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise DreamError(f"fps {limits.shown(value)} is not a number: give e.g. 25, 29.97 or 30000/1001") from None
     if fps <= 0:
-        raise DreamError(f"fps must be positive, got {value!r}")
-    return fps
+        raise DreamError(f"fps must be positive, got {limits.shown(value)}")
+    return limits.check_fps(fps, value)

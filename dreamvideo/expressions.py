@@ -20,6 +20,8 @@ import math
 import re
 from typing import Callable, Iterable, Mapping
 
+from . import limits
+
 __all__ = ["CONSTANTS", "FRAME_VARIABLES", "FUNCTIONS", "Expression", "EvaluationProblem", "SyntaxProblem",
            "compile_expression"]
 
@@ -162,7 +164,14 @@ def compile_expression(text: str, variables: Mapping[str, str] | Iterable[str] =
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise SyntaxProblem(where(node), f"{ast.get_source_segment(source, node)!r} is not a number")
-            value = float(node.value)  # floats, so 10**10**10 overflows quickly instead of computing forever
+            written = ast.get_source_segment(source, node) or ""
+            if len(written) > limits.MAX_NUMBER_CHARS:
+                raise SyntaxProblem(where(node), f"the number {limits.shown(written)} is longer than "
+                                                 f"{limits.MAX_NUMBER_CHARS} characters")
+            try:
+                value = float(node.value)  # floats, so 10**10**10 overflows quickly instead of computing forever
+            except OverflowError:
+                raise SyntaxProblem(where(node), f"the number {limits.shown(written)} is too large") from None
             return lambda v: value
         if isinstance(node, ast.Name):
             name = node.id

@@ -76,6 +76,7 @@ class Dreamer:
         self.tile_size = int(tile_size)
         self.trace_count = 0
         self._layer_index = {name: model.layers.index(name) for name in objective.layers}
+        _check_channels(model, objective)
         # Guide and style terms compare against features of their images, computed once here.
         self._targets = objective.prepare(self._features_by_layer, read_image)
         spec = [
@@ -242,6 +243,20 @@ class Dreamer:
         if sizes[-1] != (height, width):
             result = tf.clip_by_value(base + tf.image.resize(detail, (height, width)), 0.0, 255.0)
         return result.numpy()
+
+
+def _check_channels(model: FeatureModel, objective: Objective) -> None:
+    """Every channel a layer term names exists in its layer (a gather past the end fails deep in TensorFlow)."""
+    from .limits import check_channels_exist
+
+    outputs = getattr(model.keras_model, "outputs", None) or []
+    for term in objective.terms:
+        if term.kind != "layer" or not term.channels or term.layers[0] not in model.layers:
+            continue
+        index = model.layers.index(term.layers[0])
+        available = outputs[index].shape[-1] if index < len(outputs) else None
+        if available:
+            check_channels_exist(term.channels, int(available), term.layers[0])
 
 
 def shape_gradient(gradient, normalize: str = "mean", decorrelate: bool = False):

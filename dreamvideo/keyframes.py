@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from . import limits
 from .expressions import KEYFRAME_EXAMPLE, Expression, SyntaxProblem, compile_expression
 
 
@@ -34,6 +35,9 @@ def parse_keyframes(text: str, position: int, variables: dict) -> tuple[list[int
             raise SyntaxProblem(start, what.get(found, f"expected a frame number, found {found!r}"))
         while position < len(text) and text[position].isdigit():
             position += 1
+        if position - start > len(str(limits.MAX_FRAMES)) or int(text[start:position]) > limits.MAX_FRAMES:
+            raise SyntaxProblem(start, f"frame number {limits.shown(text[start:position])} is above the limit of "
+                                       f"{limits.MAX_FRAMES:,} frames")
         frame = int(text[start:position])
         if position < len(text) and text[position] in ".eE":
             raise SyntaxProblem(start, "frame numbers are whole numbers")

@@ -48,6 +48,11 @@ MIN_FPS = Fraction(1, 10)
 MAX_FPS = Fraction(1000)
 # --start/--end in seconds: 1,000 hours.
 MAX_SECONDS = 3_600_000
+# Zoom motion per frame: magnification (either way), degrees, pixels, and the centre in picture widths.
+MAX_ZOOM = 16.0
+MAX_ANGLE = 360.0
+MAX_TRANSLATE = float(16_384)
+MAX_CENTER = 100.0
 # Seeds: what numpy's and TensorFlow's generators take whole (a 64-bit signed number, not negative).
 MAX_SEED = 2**63 - 1
 # Characters of one number written in a keyframe string, an expression or a frame index (a float has 17
@@ -69,7 +74,7 @@ MAX_NAME_BYTES = 255
 DERIVED_NAME_BYTES = 40
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     """A value for a one-line message: at most 40 characters."""
     text = repr(value) if not isinstance(value, numbers.Integral) or isinstance(value, bool) else str(value)
     return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
@@ -80,11 +85,11 @@ def check_whole(name: str, value, maximum: int, minimum: int = 1, *, allow_none:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DreamError(f"{name} must be a whole number from {minimum:,} to {maximum:,}, got {_shown(value)}")
+        raise DreamError(f"{name} must be a whole number from {minimum:,} to {maximum:,}, got {shown(value)}")
     if value < minimum:
-        raise DreamError(f"{name} must be at least {minimum:,}, got {_shown(value)}")
+        raise DreamError(f"{name} must be at least {minimum:,}, got {shown(value)}")
     if value > maximum:
-        raise DreamError(f"{name} {_shown(value)} is above the limit of {maximum:,}")
+        raise DreamError(f"{name} {shown(value)} is above the limit of {maximum:,}")
 
 
 def check_number(name: str, value, minimum: float | None = None, maximum: float | None = None, *,
@@ -94,17 +99,17 @@ def check_number(name: str, value, minimum: float | None = None, maximum: float 
     ``above``: ``minimum`` itself is refused (the value must be greater).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DreamError(f"{name} must be a number, got {_shown(value)}")
+        raise DreamError(f"{name} must be a number, got {shown(value)}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise DreamError(f"{name} must be a finite number, got {_shown(value)}")
+        raise DreamError(f"{name} must be a finite number, got {shown(value)}")
     if minimum is not None and (number <= minimum if above else number < minimum):
-        raise DreamError(f"{name} must be {'above' if above else 'at least'} {minimum:g}, got {_shown(value)}")
+        raise DreamError(f"{name} must be {'above' if above else 'at least'} {minimum:g}, got {shown(value)}")
     if maximum is not None and number > maximum:
-        raise DreamError(f"{name} {_shown(value)} is above the limit of {maximum:g}")
+        raise DreamError(f"{name} {shown(value)} is above the limit of {maximum:g}")
     return number
 
 
@@ -128,7 +133,7 @@ def check_weight(name: str, value) -> float:
     """A term's weight: finite, |weight| at most MAX_WEIGHT (negative weights are allowed: they suppress)."""
     number = check_number(name, value)
     if abs(number) > MAX_WEIGHT:
-        raise DreamError(f"{name} {_shown(value)} is beyond the limit of +-{MAX_WEIGHT:g}")
+        raise DreamError(f"{name} {shown(value)} is beyond the limit of +-{MAX_WEIGHT:g}")
     return number
 
 
@@ -143,7 +148,7 @@ def check_seed(value) -> None:
 def check_channel(channel: int, where: str) -> None:
     """One channel number of a layer spec, before a range of them is expanded."""
     if channel > MAX_CHANNEL:
-        raise DreamError(f"{where}: channel {_shown(channel)} is above the limit of {MAX_CHANNEL:,}")
+        raise DreamError(f"{where}: channel {shown(channel)} is above the limit of {MAX_CHANNEL:,}")
 
 
 def check_channel_range(low: int, high: int, where: str) -> None:
@@ -165,14 +170,14 @@ def check_pixels(width: int, height: int, where) -> None:
     if width < 1 or height < 1:
         raise DreamError(f"{where}: the picture size {width}x{height} has no pixels; the file is damaged")
     if width * height > MAX_PIXELS:
-        raise DreamError(f"{where}: the picture is {_shown(width)}x{_shown(height)} pixels, more than the "
+        raise DreamError(f"{where}: the picture is {shown(width)}x{shown(height)} pixels, more than the "
                          f"{MAX_PIXELS:,} allowed (a damaged file or a decompression bomb); scale it down first")
 
 
 def check_canvas(width: int, height: int, name: str = "size") -> None:
     """A picture the render makes (a zoom's --size, a GAN frame scaled up): each side and the pixel count."""
     for side in (width, height):
-        check_whole(f"{name} ({_shown(width)}x{_shown(height)}) side", side, MAX_SIDE, 1)
+        check_whole(f"{name} ({shown(width)}x{shown(height)}) side", side, MAX_SIDE, 1)
     if width * height > MAX_PIXELS:
         raise DreamError(f"{name} {width}x{height} is {width * height:,} pixels, above the limit of "
                          f"{MAX_PIXELS:,}")
@@ -194,32 +199,32 @@ def check_latent_dim(value) -> None:
 def check_weight_shape(shape, where) -> None:
     """The shape of one stored weight array, before it is read (a .gan file can claim any shape)."""
     if any(not isinstance(n, numbers.Integral) or n < 0 for n in shape):
-        raise DreamError(f"{where}: a weight has the impossible shape {_shown(tuple(shape))}")
+        raise DreamError(f"{where}: a weight has the impossible shape {shown(tuple(shape))}")
     elements = math.prod(int(n) for n in shape)
     if elements > MAX_WEIGHT_ELEMENTS:
-        raise DreamError(f"{where}: a weight of shape {_shown(tuple(shape))} has {elements:,} elements, above the "
+        raise DreamError(f"{where}: a weight of shape {shown(tuple(shape))} has {elements:,} elements, above the "
                          f"limit of {MAX_WEIGHT_ELEMENTS:,}; the file is damaged or not a dreamvideo GAN")
 
 
 def check_fps(fps: Fraction, value=None) -> Fraction:
     """A frame rate (an exact Fraction) between MIN_FPS and MAX_FPS; ``value``: what the user wrote."""
-    shown = _shown(value if value is not None else fps)
+    written = shown(value if value is not None else fps)
     if not MIN_FPS <= fps <= MAX_FPS:
-        raise DreamError(f"fps {shown} is outside {float(MIN_FPS):g}-{float(MAX_FPS):g} frames a second")
+        raise DreamError(f"fps {written} is outside {float(MIN_FPS):g}-{float(MAX_FPS):g} frames a second")
     if fps.denominator > 1_000_000:
-        raise DreamError(f"fps {shown} is too finely divided: give e.g. 25, 29.97 or 30000/1001")
+        raise DreamError(f"fps {written} is too finely divided: give e.g. 25, 29.97 or 30000/1001")
     return fps
 
 
 def check_seconds(name: str, seconds: float, value) -> None:
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS):
-        raise DreamError(f"{name} {_shown(value)} is outside 0 to {MAX_SECONDS:,} seconds")
+        raise DreamError(f"{name} {shown(value)} is outside 0 to {MAX_SECONDS:,} seconds")
 
 
 def check_number_text(text: str, where: str) -> None:
     """A number as written (a keyframe's frame number, a literal, a frame index) before it is converted."""
     if len(text) > MAX_NUMBER_CHARS:
-        raise DreamError(f"{where}: the number {_shown(text)} is longer than {MAX_NUMBER_CHARS} characters")
+        raise DreamError(f"{where}: the number {shown(text)} is longer than {MAX_NUMBER_CHARS} characters")
 
 
 def check_schedule_text(text: str, name: str) -> None:
@@ -239,7 +244,7 @@ def check_output_name(path) -> None:
             from None
     name = os.path.basename(raw)
     if len(name) + DERIVED_NAME_BYTES > MAX_NAME_BYTES:
-        raise DreamError(f"output name {_shown(os.fsdecode(name))} is {len(name)} bytes long; at most "
+        raise DreamError(f"output name {shown(os.fsdecode(name))} is {len(name)} bytes long; at most "
                          f"{MAX_NAME_BYTES - DERIVED_NAME_BYTES} fit with the work folder and temporary names")
 
 

@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
+from . import limits
 from .errors import DreamError
 from .media import resize_max_side
 from .schedules import Schedule, as_schedule
@@ -308,7 +309,10 @@ def parse_layer_spec(text: str) -> Term:
         chosen: list[int] = []
         for part in channel_text.split(","):
             low, _, high = part.partition("-")
+            for number in (low, high):
+                limits.check_number_text(number, f"layer {limits.shown(text)}")
             low_i, high_i = int(low), int(high or low)
+            limits.check_channel_range(low_i, high_i, f"layer {limits.shown(text)}")
             if high_i < low_i:
                 raise DreamError(f"layer {text!r}: channel range {part} goes backwards")
             chosen.extend(range(low_i, high_i + 1))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .declare import Options, option
 from .errors import DreamError
 from .models import DEFAULT_MODEL, REGISTRY, STYLE_MODEL, is_model_file
@@ -62,6 +63,7 @@ class DreamOptions(Options):
                                "without --layer the guide leads alone", "path", group=DREAM, metavar="IMAGE",
                                recorded=False)
     guide_weight: Any = option(1.0, "weight of the guide term (number or keyframes)", "schedule", group=DREAM,
+                               minimum=-limits.MAX_WEIGHT, maximum=limits.MAX_WEIGHT,
                                metavar="X", recorded=False)
     guide_layer: Any = option(None, "layer(s) compared with the guide, repeatable (default: the model's dream "
                               "layers)", "list", group=DREAM, metavar="NAME", recorded=False)
@@ -69,30 +71,36 @@ class DreamOptions(Options):
                                "without --layer the style leads alone", "path", group=DREAM, metavar="IMAGE",
                                recorded=False)
     style_weight: Any = option(1.0, "weight of the style term (number or keyframes)", "schedule", group=DREAM,
+                               minimum=-limits.MAX_WEIGHT, maximum=limits.MAX_WEIGHT,
                                metavar="X", recorded=False)
     style_layer: Any = option(None, "layer(s) whose Gram matrices are matched, repeatable (default for vgg: "
                               "block1_conv1 ... block5_conv1)", "list", group=DREAM, metavar="NAME", recorded=False)
     tv: Any = option(0.0, "smoothing: subtract X times the total variation", "schedule", group=DREAM, metavar="X",
+                     minimum=-limits.MAX_WEIGHT, maximum=limits.MAX_WEIGHT,
                      recorded=False)
     mask: str | None = option(None, "grayscale mask scaling how strongly each pixel is dreamed: black untouched, "
                               "white full; a video mask needs the same frame count as the render", "path",
                               group=DREAM, metavar="IMAGE|VIDEO")
     # Octaves, steps and step size were chosen on the looks panel (samples/looks.png) for mobilenet_v1: about the
     # old default's strength, eyes and animal faces, nothing clipped.
-    octaves: Any = option(5, "number of scales, smallest first", "schedule", integer=True, minimum=1, group=DREAM,
-                          metavar="N")
-    octave_scale: Any = option(1.4, "size ratio between octaves, above 1", "schedule", group=DREAM, metavar="X")
-    steps: Any = option(10, "gradient steps per octave", "schedule", integer=True, minimum=1, group=DREAM,
+    octaves: Any = option(5, "number of scales, smallest first", "schedule", integer=True, minimum=1,
+                          maximum=limits.MAX_OCTAVES, group=DREAM, metavar="N")
+    octave_scale: Any = option(1.4, "size ratio between octaves, above 1", "schedule", group=DREAM, metavar="X",
+                               maximum=limits.MAX_OCTAVE_SCALE)
+    steps: Any = option(10, "gradient steps per octave", "schedule", integer=True, minimum=1, maximum=limits.MAX_STEPS,
+                         group=DREAM,
                         metavar="N")
     step_size: Any = option(2.0, "step length in 0-255 pixel units along the normalised gradient", "schedule",
-                            positive=True, group=DREAM, metavar="X")
+                            positive=True, maximum=limits.MAX_STEP_SIZE, group=DREAM, metavar="X")
     seed: int = option(0, "random seed; same seed, same result", "seed", group=DREAM)
     max_side: int | None = option(None, "downscale so the longest side is at most PX pixels", "int", group=DREAM,
+                                  maximum=limits.MAX_SIDE,
                                   metavar="PX")
     precision: str = option("auto", "compute type: auto = bfloat16 where the CPU has bf16 instructions, except for "
                             "mobilenet_v1, which stays float32", "choice",
                             choices=("auto", "float32", "bfloat16"), group=DREAM)
     tile_size: int = option(512, "largest tile fed to the network at once; bounds memory", "int", group=DREAM,
+                            maximum=limits.MAX_SIDE,
                             metavar="PX")
     normalize: str = option("mean", "gradient normalisation: mean (divide by its mean absolute value) or lap "
                             "(every band of a Laplacian pyramid at equal strength, as Google's 2015 notebook; "
@@ -199,12 +207,12 @@ class CarryOptions(Options):
                         group=VIDEO, metavar="X")
     carried_steps: Any = option(None, f"steps per octave for carried frames (default: {VIDEO_CARRIED_SHARE:.0%} of "
                                 "--steps, at least 1); the first frame and frames after a scene cut use --steps",
-                                "schedule", integer=True, minimum=1, group=VIDEO, metavar="N")
+                                "schedule", integer=True, minimum=1, maximum=limits.MAX_STEPS, group=VIDEO, metavar="N")
     carried_octaves: int | str | None = option(
         2, "carried frames dream only the N octaves just below the full size and add their changes, scaled up, "
         "to the carried frame: the full size costs most and the carried dream already holds its fine detail, the "
         "smallest octaves its coarse shapes; 'all' dreams every octave, the full size included", "int_or_all",
-        nullable=True, group=VIDEO, metavar="N")
+        nullable=True, maximum=limits.MAX_OCTAVES, group=VIDEO, metavar="N")
     anchor: float = option(0.5, "0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) "
                            "given back to the new source frame each frame, so colour casts do not build up",
                            "number", minimum=0.0, maximum=1.0, group=VIDEO, metavar="X")
@@ -275,22 +283,29 @@ class ZoomOptions(OutputOptions, SoundOptions):
     """Options of ``dreamvideo zoom`` beyond the dream options (see :mod:`dreamvideo.zoom`)."""
 
     frames: int | None = option(None, f"frames to render (default: as long as --audio at --fps, else "
-                                f"{ZOOM_FRAMES})", "int", group=ZOOM)
+                                f"{ZOOM_FRAMES})", "int", maximum=limits.MAX_FRAMES,
+                                group=ZOOM)
     fps: Any = option(24, "frame rate of the output", "fps", group=ZOOM, metavar="RATE")
     size: str = option("512x512", "canvas when starting from noise (--max-side caps it)", "text", group=ZOOM,
                        metavar="WxH")
     zoom: Any = option(1.02, "magnification per frame, above 0; above 1 moves in", "schedule", positive=True,
+                       minimum=1 / limits.MAX_ZOOM, maximum=limits.MAX_ZOOM,
                        group=ZOOM, metavar="X")
     angle: Any = option(0.0, "rotation per frame in degrees, counter-clockwise", "schedule", group=ZOOM,
+                        minimum=-limits.MAX_ANGLE, maximum=limits.MAX_ANGLE,
                         metavar="DEG")
     translate_x: Any = option(0.0, "shift per frame in pixels, positive moves the picture right", "schedule",
+                              minimum=-limits.MAX_TRANSLATE, maximum=limits.MAX_TRANSLATE,
                               group=ZOOM, metavar="PX")
     translate_y: Any = option(0.0, "shift per frame in pixels, positive moves the picture down", "schedule",
+                              minimum=-limits.MAX_TRANSLATE, maximum=limits.MAX_TRANSLATE,
                               group=ZOOM, metavar="PX")
-    center_x: Any = option(0.5, "zoom centre as a fraction of the width", "schedule", group=ZOOM, metavar="X")
-    center_y: Any = option(0.5, "zoom centre as a fraction of the height", "schedule", group=ZOOM, metavar="Y")
+    center_x: Any = option(0.5, "zoom centre as a fraction of the width", "schedule", group=ZOOM, metavar="X",
+                           minimum=-limits.MAX_CENTER, maximum=limits.MAX_CENTER)
+    center_y: Any = option(0.5, "zoom centre as a fraction of the height", "schedule", group=ZOOM, metavar="Y",
+                           minimum=-limits.MAX_CENTER, maximum=limits.MAX_CENTER)
     carried_steps: Any = option(None, f"steps per octave after the first frame (default: {ZOOM_CARRIED_SHARE:.0%} "
-                                "of --steps, at least 1)", "schedule", integer=True, minimum=1, group=ZOOM,
+                                "of --steps, at least 1)", "schedule", integer=True, minimum=1, maximum=limits.MAX_STEPS, group=ZOOM,
                                 metavar="N")
     colour_match: Any = option(1.0, "pull each frame's LAB colour statistics toward the reference, 0 (off) to 1",
                                "schedule", minimum=0.0, maximum=1.0, group=ZOOM, metavar="X")
@@ -299,7 +314,7 @@ class ZoomOptions(OutputOptions, SoundOptions):
     loop: bool = option(False, "make the animation loop seamlessly (renders --loop-fade extra frames and "
                         "cross-fades them into the head)", "bool", group=ZOOM)
     loop_fade: int | None = option(None, "frames cross-faded for --loop (default: a quarter of --frames, at most "
-                                   "24)", "int", group=ZOOM, metavar="N")
+                                   "24)", "int", maximum=limits.MAX_FRAMES, group=ZOOM, metavar="N")
     interpolation: str = option("lanczos", "resampling of the per-frame warp", "choice",
                                 choices=("lanczos", "cubic", "linear"), group=ZOOM)
 
@@ -338,16 +353,17 @@ class FarmOptions(Options):
 
     workers: int | None = option(None, "start a local Ray with N workers (listening on 127.0.0.1 "
                                  "only), each with cores/N TensorFlow threads; a video is split into segments dreamed "
-                                 "in parallel", "int", group=FARM, metavar="N", recorded=False)
+                                 "in parallel", "int", maximum=limits.MAX_WORKERS, group=FARM, metavar="N", recorded=False)
     ray_address: str | None = option(None, "join a running Ray cluster instead: auto (this machine's 'ray "
                                      "start'), host:6379 or ray://host:10001", "text", group=FARM,
                                      metavar="ADDRESS", recorded=False, aliases=("--ray",))
     segment: int | None = option(None, "frames per segment (default: the frames split evenly over the workers, "
-                                 "in rounds of at most 240 frames a segment)", "int", group=FARM, metavar="FRAMES")
+                                 "in rounds of at most 240 frames a segment)", "int", maximum=limits.MAX_FRAMES, group=FARM,
+                                 metavar="FRAMES")
     warmup: int = option(FARM_WARMUP, "frames a segment dreams before its first one, not written", "count",
-                         group=FARM, metavar="FRAMES")
+                         maximum=limits.MAX_FRAMES, group=FARM, metavar="FRAMES")
     overlap: int = option(FARM_OVERLAP, "frames cross-faded with the previous segment at each seam", "count",
-                          group=FARM, metavar="FRAMES")
+                          maximum=limits.MAX_FRAMES, group=FARM, metavar="FRAMES")
 
     def __post_init__(self):
         super().__post_init__()

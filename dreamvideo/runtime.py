@@ -36,11 +36,25 @@ def import_tensorflow():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    use_threads(machine_threads())
     return tf
 
 
+def machine_threads() -> int:
+    """TensorFlow threads of a render in one process: the machine's CPU count.
+
+    Sums over the threads of a pool come out in a different order with another count (a different dream,
+    from frame 0 on: with one thread instead of two, frame 0 of samples/coffee_pan.mp4 differed by 1 grey
+    level in a few pixels, frame 9 by up to 40). TensorFlow's own default follows the CPUs this process may
+    run on and TF_NUM_INTRAOP_THREADS, which a scheduler, ``taskset`` or a container can change from run to
+    run; the machine's count cannot. How busy the machine is changes nothing (measured: identical frames).
+    """
+    return os.cpu_count() or 1
+
+
 def use_threads(threads: int) -> None:
-    """TensorFlow's intra- and inter-op thread pools at `threads` each, for this process.
+    """TensorFlow's intra- and inter-op thread pools at `threads` each, for this process (import_tensorflow
+    sets :func:`machine_threads`; a farm worker sets its share).
 
     TensorFlow fixes its pools when it first runs an operation; after that the call changes nothing
     (TensorFlow refuses, and the refusal is ignored), so call it before the first dream in a process.

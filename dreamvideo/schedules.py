@@ -58,6 +58,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import limits
 from .errors import DreamError
 from .expressions import (KEYFRAME_EXAMPLE, EvaluationProblem, Expression, SyntaxProblem, compile_expression,
                           one_line, shorten)
@@ -147,12 +148,12 @@ class Schedule:
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):
             number = float(value)
             if not math.isfinite(number):
-                raise DreamError(f"{name}: {value!r} is not a finite number")
+                raise DreamError(f"{name}: {limits.shown(value)} is not a finite number")
             self._frames, self._values = [0], [Expression(repr(number), 0, None, number)]
         elif callable(value):
             self._function = value
         else:
-            raise DreamError(f"{name}: {value!r} is not a number, a keyframe string such as "
+            raise DreamError(f"{name}: {limits.shown(value)} is not a number, a keyframe string such as "
                              f"'0:(1.02), 60:(1.05)', or a function of the frame number")
 
     def _parse(self, text: str) -> None:

@@ -71,6 +71,7 @@ def prepare_still(input, output, options: dict, preview: bool = False) -> StillJ
     if preview:
         options, output = preview_options(options), preview_output(output)
     opts, = take(options, DreamOptions, what="a still image")
+    opts.check_schedules(1)
     kind = media.check_output(output, input)
     if kind != "image":
         raise DreamError(f"cannot write a still image to {output}: use .png, .jpg or another image extension")

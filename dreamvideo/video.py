@@ -43,20 +43,27 @@ def parse_time(value, fps, name: str) -> int | None:
     """A --start/--end value as a frame index: seconds (``12.5``, ``12.5s``) or a frame number (``300f``)."""
     if value is None:
         return None
+    from . import limits
+
     text = str(value).strip().lower()
     try:
+        limits.check_number_text(text, name)
         if text.endswith("f"):
             frame = int(text[:-1])
         else:
             seconds = float(text[:-1] if text.endswith("s") else text)
             if not np.isfinite(seconds):
                 raise ValueError
+            if seconds < 0:
+                raise DreamError(f"{name} {value!r} is negative")
+            limits.check_seconds(name, seconds, value)
             frame = int(round(seconds * float(fps)))
     except ValueError:
-        raise DreamError(f"{name} {value!r} is not a time: give seconds (12.5) or a frame number (300f)") \
-            from None
+        raise DreamError(f"{name} {limits.shown(value)} is not a time: give seconds (12.5) or a frame number "
+                         "(300f)") from None
     if frame < 0:
         raise DreamError(f"{name} {value!r} is negative")
+    limits.check_whole(f"{name} frame", frame, limits.MAX_FRAMES * 100, 0)
     return frame
 
 

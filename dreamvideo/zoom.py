@@ -40,13 +40,19 @@ logger = logging.getLogger(__name__)
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``WxH`` -> (width, height), both at least 16 px."""
+    """``WxH`` -> (width, height), both at least 16 px, within limits.MAX_SIDE and limits.MAX_PIXELS."""
+    from . import limits
+
     try:
-        width, height = (int(part) for part in str(text).lower().split("x"))
+        parts = str(text).lower().split("x")
+        for part in parts:
+            limits.check_number_text(part, "size")
+        width, height = (int(part) for part in parts)
     except ValueError:
-        raise DreamError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 512x512") from None
+        raise DreamError(f"size {limits.shown(text)} is not WIDTHxHEIGHT, e.g. 512x512") from None
     if width < 16 or height < 16:
         raise DreamError(f"size {text!r} is too small: at least 16x16")
+    limits.check_canvas(width, height)
     return width, height
 
 

@@ -49,7 +49,7 @@ def child(args) -> None:
     if config["affinity"] is not None:
         os.sched_setaffinity(0, set(config["affinity"]))
     from dreamvideo import media, motion
-    from dreamvideo.animation import dream_frame, make_dreamer
+    from dreamvideo.dreaming import dream_frame, make_dreamer
     from dreamvideo.runtime import import_tensorflow
     from dreamvideo.options import DreamOptions
 
