@@ -80,10 +80,9 @@ def render_zoom(input: str | os.PathLike | None = None, output: str | os.PathLik
     input, or ``zoom.gif``). Options: those of :class:`~dreamvideo.options.DreamOptions` and
     :class:`~dreamvideo.options.ZoomOptions` (see :mod:`dreamvideo.zoom`).
     """
-    from .render import run
     from .zoom import prepare_zoom
 
-    return run(prepare_zoom(input, output, options, preview))
+    return _render([prepare_zoom(input, output, options, preview)], FarmOptions())[0]
 
 
 def restore(input: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
@@ -138,14 +137,17 @@ def dream_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike |
 def _render(jobs: list, farm: FarmOptions) -> list[str]:
     """Run prepared jobs: on Ray when ``farm`` says so, else one after another in this process (the one
     place that chooses)."""
-    if farm.distributed:
-        from .farm import render_on_ray
+    from .writeguard import guarded
 
-        render_on_ray(jobs, farm)
-        return [job.output for job in jobs]
-    from .render import run
+    with guarded(jobs):
+        if farm.distributed:
+            from .farm import render_on_ray
 
-    return [run(job) for job in jobs]
+            render_on_ray(jobs, farm)
+            return [job.output for job in jobs]
+        from .render import run
+
+        return [run(job) for job in jobs]
 
 
 def render_file(path: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
@@ -158,7 +160,8 @@ def render_file(path: str | os.PathLike, output: str | os.PathLike | None = None
     """
     from .renderfile import read_render_file
 
-    command, input_path, recorded_output, options = read_render_file(path)
+    # The file decides nothing about where to write unless the user named the output.
+    command, input_path, recorded_output, options = read_render_file(path, allow_outside=output is not None)
     options["quiet"] = quiet
     if command != "still":
         options["restart"] = restart

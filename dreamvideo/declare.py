@@ -166,15 +166,15 @@ def check_value(opt: Option, value) -> None:
         as_schedule(value, name=label)
     elif kind == "choice":
         if value not in opt.choices:
-            raise DreamError(f"{label} must be one of {', '.join(map(str, opt.choices))}, got {value!r}")
+            raise DreamError(f"{label} must be one of {', '.join(map(str, opt.choices))}, got {limits.shown(value)}")
     elif kind == "bool":
         if not isinstance(value, bool):
-            raise DreamError(f"{label} must be true or false, got {value!r}")
+            raise DreamError(f"{label} must be true or false, got {limits.shown(value)}")
     elif kind == "fps":
         parse_fps(value)
     elif kind in ("text", "path"):
         if not isinstance(value, (str, bytes)) and not hasattr(value, "__fspath__"):
-            raise DreamError(f"{label} must be {'a file name' if kind == 'path' else 'text'}, got {value!r}")
+            raise DreamError(f"{label} must be {'a file name' if kind == 'path' else 'text'}, got {limits.shown(value)}")
 
 
 def is_whole(value) -> bool:

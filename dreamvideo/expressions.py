@@ -163,7 +163,7 @@ def compile_expression(text: str, variables: Mapping[str, str] | Iterable[str] =
     def build(node: ast.AST) -> Callable[[Mapping[str, float]], float]:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise SyntaxProblem(where(node), f"{ast.get_source_segment(source, node)!r} is not a number")
+                raise SyntaxProblem(where(node), f"{limits.shown(ast.get_source_segment(source, node))} is not a number")
             written = ast.get_source_segment(source, node) or ""
             if len(written) > limits.MAX_NUMBER_CHARS:
                 raise SyntaxProblem(where(node), f"the number {limits.shown(written)} is longer than "
@@ -181,7 +181,7 @@ def compile_expression(text: str, variables: Mapping[str, str] | Iterable[str] =
                 value = CONSTANTS[name]
                 return lambda v: value
             offered = ", ".join(f"{n} ({what})" if what else n for n, what in described.items())
-            raise SyntaxProblem(where(node), f"unknown variable {name!r}", f"use {offered}, pi or e")
+            raise SyntaxProblem(where(node), f"unknown variable {limits.shown(name)}", f"use {offered}, pi or e")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = build(node.operand)
             if isinstance(node.op, ast.USub):
@@ -200,7 +200,7 @@ def compile_expression(text: str, variables: Mapping[str, str] | Iterable[str] =
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 called = ast.get_source_segment(source, node.func)
-                raise SyntaxProblem(where(node), f"unknown function {called!r}",
+                raise SyntaxProblem(where(node), f"unknown function {limits.shown(called)}",
                                     f"use one of {', '.join(FUNCTIONS)}")
             function, fewest, most = FUNCTIONS[node.func.id]
             count = len(node.args)
@@ -216,7 +216,7 @@ def compile_expression(text: str, variables: Mapping[str, str] | Iterable[str] =
             raise SyntaxProblem(where(node), f"{shorten(source)!r} is several values, not one", KEYFRAME_EXAMPLE)
         segment = ast.get_source_segment(source, node) or source
         names = "".join(f"{name}, " for name in described)
-        raise SyntaxProblem(where(node), f"{segment!r} is not allowed",
+        raise SyntaxProblem(where(node), f"{limits.shown(segment)} is not allowed",
                             f"use numbers, {names}+ - * / ** %, parentheses and math functions")
 
     try:

@@ -296,16 +296,16 @@ def parse_layer_spec(text: str) -> Term:
     if weight_text.strip():
         weight = as_schedule(weight_text.strip(), name=f"weight of layer {name}")
     elif colon:
-        raise DreamError(f"layer {text!r}: nothing after ':'; write NAME:WEIGHT, e.g. block3_conv3:0.5")
+        raise DreamError(f"layer {limits.shown(text)}: nothing after ':'; write NAME:WEIGHT, e.g. block3_conv3:0.5")
     name, slash, channel_text = name.partition("/")
     name = name.strip()
     if not name:
-        raise DreamError(f"layer {text!r}: no layer name")
+        raise DreamError(f"layer {limits.shown(text)}: no layer name")
     channels = None
     if slash:
         channel_text = channel_text.replace(" ", "")
         if not _CHANNELS.match(channel_text):
-            raise DreamError(f"layer {text!r}: channels must be numbers or ranges like 12,40-47")
+            raise DreamError(f"layer {limits.shown(text)}: channels must be numbers or ranges like 12,40-47")
         chosen: list[int] = []
         for part in channel_text.split(","):
             low, _, high = part.partition("-")
@@ -314,7 +314,7 @@ def parse_layer_spec(text: str) -> Term:
             low_i, high_i = int(low), int(high or low)
             limits.check_channel_range(low_i, high_i, f"layer {limits.shown(text)}")
             if high_i < low_i:
-                raise DreamError(f"layer {text!r}: channel range {part} goes backwards")
+                raise DreamError(f"layer {limits.shown(text)}: channel range {part} goes backwards")
             chosen.extend(range(low_i, high_i + 1))
         channels = tuple(dict.fromkeys(chosen))
     return Term("layer", (name,), channels, None, weight)
@@ -356,7 +356,7 @@ def from_dicts(items: Sequence[dict]) -> Objective:
             raise DreamError(f"objective term {number} is not a dict of kind, weight, layers, channels, image")
         kind = item.get("kind")
         if kind not in ("layer", "guide", "style", "tv"):
-            raise DreamError(f"objective term kind {kind!r} is not one of layer, guide, style, tv")
+            raise DreamError(f"objective term kind {limits.shown(kind)} is not one of layer, guide, style, tv")
         unknown = sorted(set(item) - {"kind", "weight", "layers", "channels", "image"})
         if unknown:
             raise DreamError(f"objective term {number} ({kind}): unknown key {unknown[0]!r}")
@@ -364,14 +364,14 @@ def from_dicts(items: Sequence[dict]) -> Objective:
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) \
                 or (kind == "layer" and len(names) != 1):
             raise DreamError(f"objective term {number} ({kind}): 'layers' must be a list of layer names"
-                             f"{' (one for a layer term)' if kind == 'layer' else ''}, got {names!r}")
+                             f"{' (one for a layer term)' if kind == 'layer' else ''}, got {limits.shown(names)}")
         if channels is not None and (not isinstance(channels, (list, tuple)) or not all(
                 isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels)):
             raise DreamError(f"objective term {number} ({kind}): 'channels' must be a list of channel numbers, "
-                             f"got {channels!r}")
+                             f"got {limits.shown(channels)}")
         if (kind in ("guide", "style")) != isinstance(image, str):
             raise DreamError(f"objective term {number} ({kind}): 'image' must be "
-                             f"{'the path of an image' if kind in ('guide', 'style') else 'absent'}, got {image!r}")
+                             f"{'the path of an image' if kind in ('guide', 'style') else 'absent'}, got {limits.shown(image)}")
         terms.append(Term(kind, tuple(item.get("layers", ())), tuple(channels) if channels else None,
                           item.get("image"), item.get("weight", 1.0)))
     return Objective(terms)
@@ -400,8 +400,8 @@ def as_objective(value, default_layers: Sequence[str]) -> Objective:
     try:
         items = list(value)
     except TypeError:
-        raise DreamError(f"cannot use {value!r} as an objective: give layer names like 'block4_conv3'") \
+        raise DreamError(f"cannot use {limits.shown(value)} as an objective: give layer names like 'block4_conv3'") \
             from None
     if not all(isinstance(v, str) for v in items):
-        raise DreamError(f"cannot use {value!r} as an objective: give layer names like 'block4_conv3'")
+        raise DreamError(f"cannot use {limits.shown(value)} as an objective: give layer names like 'block4_conv3'")
     return layers(*items)

@@ -12,8 +12,10 @@ import json
 import os
 from pathlib import Path
 
+from . import limits
 from .declare import declared, take
 from .errors import DreamError
+from .limits import shown
 from .models import REGISTRY, is_model_file
 from .options import DreamOptions, RestoreOptions, VideoOptions, ZoomOptions
 from .version import __version__
@@ -22,6 +24,8 @@ RENDER_FORMAT = 1
 RENDER_SUFFIX = ".dreamvideo.json"
 PATH_OPTIONS = ("guide", "style", "mask", "colour_reference", "audio", "dust_mask")
 RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
+# Terms of a render file's objective (a real one has a few).
+MAX_TERMS = 64
 COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOptions), "zoom": (DreamOptions, ZoomOptions),
                    "restore": (RestoreOptions,)}
 # Fields renamed since render files were first written: the old name is read as the new one.
@@ -66,31 +70,35 @@ def write_render_file(command: str, input, output, options: dict) -> Path:
     return target
 
 
-def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dict]:
-    """(command, input, output, options) from a render file, paths resolved; DreamError when invalid."""
-    from . import objectives
+def read_render_file(path: str | os.PathLike, allow_outside: bool = False) -> tuple[str, str | None, str, dict]:
+    """(command, input, output, options) from a render file, paths resolved; DreamError when invalid.
+
+    A render file is untrusted data (shared, or loaded as a preset): it is read with bounded JSON
+    (:mod:`dreamvideo.safejson`), every field's type and range is checked before anything runs, and its
+    paths resolve against its own folder. Its output must stay inside that folder (no absolute path, no
+    ``..``, no symbolic link out) unless ``allow_outside`` (the user named the output on the command line).
+    """
+    from . import objectives, safejson
+    from .writeguard import confine
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DreamError(f"render file not found: {path}")
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DreamError(f"{path}: not a render file (invalid JSON: {exc})") from None
+    document = safejson.read(path)
     if not isinstance(document, dict):
         raise DreamError(f"{path}: not a render file (expected a JSON object)")
     unknown = sorted(set(document) - set(RENDER_KEYS))
     if unknown:
-        raise DreamError(f"{path}: unknown key {unknown[0]!r}; a render file has {', '.join(RENDER_KEYS)}")
+        raise DreamError(f"{path}: unknown key {shown(unknown[0])}; a render file has {', '.join(RENDER_KEYS)}")
     version = document.get("format")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise DreamError(f"{path}: key 'format' must be a whole number, got {version!r}")
+        raise DreamError(f"{path}: key 'format' must be a whole number, got {shown(version)}")
     if version > RENDER_FORMAT:
         raise DreamError(f"{path}: format {version} was written by a newer dreamvideo "
-                         f"({document.get('dreamvideo')}); this one reads format {RENDER_FORMAT}: upgrade")
+                         f"({shown(document.get('dreamvideo'))}); this one reads format {RENDER_FORMAT}: upgrade")
     command = document.get("command")
-    if command not in COMMAND_OPTIONS:
-        raise DreamError(f"{path}: key 'command' must be still, video, zoom or restore, got {command!r}")
+    if not isinstance(command, str) or command not in COMMAND_OPTIONS:
+        raise DreamError(f"{path}: key 'command' must be still, video, zoom or restore, got {shown(command)}")
     options = document.get("options")
     if not isinstance(options, dict):
         raise DreamError(f"{path}: key 'options' must be an object")
@@ -102,6 +110,9 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
         if key == "objective":
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise DreamError(f"{path}: key 'options.objective' must be a list of terms")
+            if len(value) > MAX_TERMS:
+                raise DreamError(f"{path}: key 'options.objective' has {len(value)} terms, above the limit of "
+                                 f"{MAX_TERMS}")
             terms = [dict(v, image=str(folder / v["image"])) if isinstance(v.get("image"), str) else v
                      for v in value]
             try:
@@ -110,18 +121,25 @@ def read_render_file(path: str | os.PathLike) -> tuple[str, str | None, str, dic
                 raise DreamError(f"{path}: key 'options.objective': {exc}") from None
             continue
         if key not in known:
-            raise DreamError(f"{path}: unknown key 'options.{key}'")
+            raise DreamError(f"{path}: unknown key 'options.{shown(key)}'")
         _check_type(path, key, value, known[key].default)
+        if isinstance(value, str) and len(value) > limits.MAX_SCHEDULE_CHARS:
+            raise DreamError(f"{path}: key 'options.{key}' is {len(value):,} characters long, above the limit of "
+                             f"{limits.MAX_SCHEDULE_CHARS:,}")
         is_path = key in PATH_OPTIONS or (key == "model" and value not in REGISTRY)  # a model file is a path too
         resolved[key] = str(folder / value) if is_path and isinstance(value, str) else value
     for key in ("input", "output"):
         value = document.get(key)
-        if value is not None and not isinstance(value, str):
-            raise DreamError(f"{path}: key '{key}' must be a path, got {value!r}")
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise DreamError(f"{path}: key '{key}' must be a path, got {shown(value)}")
     input_path = document.get("input")
     output = document.get("output")
     if output is None:
         raise DreamError(f"{path}: key 'output' is missing")
+    if input_path is None and command != "zoom":
+        raise DreamError(f"{path}: key 'input' is missing; a {command} render file names its input")
+    if not allow_outside:
+        confine(output, folder, "output", path)
     try:  # values of the right JSON type can still be wrong (a seed of "x"): say which file holds them
         take(resolved, *COMMAND_OPTIONS[command], what=f"a {command} render file")
     except DreamError as exc:
@@ -145,4 +163,4 @@ def _check_type(path, key, value, default) -> None:
     else:  # None default: anything plain
         ok = value is None or isinstance(value, (str, int, float, list))
     if not ok:
-        raise DreamError(f"{path}: key 'options.{key}' has the wrong type ({type(value).__name__}: {value!r})")
+        raise DreamError(f"{path}: key 'options.{key}' has the wrong type ({type(value).__name__}: {shown(value)})")

@@ -109,7 +109,7 @@ def _at(value: Expression, frame: float, name: str, sound: dict | None = None) -
 
 def _check_interpolation(interpolation: object, name: str) -> str:
     if not isinstance(interpolation, str) or interpolation.strip().lower() not in INTERPOLATIONS:
-        raise DreamError(f"{name}: unknown interpolation {interpolation!r}; use one of {', '.join(INTERPOLATIONS)}")
+        raise DreamError(f"{name}: unknown interpolation {limits.shown(interpolation)}; use one of {', '.join(INTERPOLATIONS)}")
     return interpolation.strip().lower()
 
 

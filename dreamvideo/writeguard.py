@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -159,3 +160,53 @@ def _read_holder(fd: int) -> str:
         return f"process {int(holder['pid'])}: {str(holder.get('command', ''))[:120]}"
     except (OSError, ValueError, KeyError, TypeError):
         return "process unknown"
+
+
+def reads_of(job) -> list[tuple[str, object]]:
+    """(what, path) of every file a prepared render job reads: its input, the guide, style and mask, a model
+    file, the objective's images and a zoom's colour reference."""
+    from .models import REGISTRY
+
+    reads = [("input", getattr(job, "input", None))]
+    dream = getattr(job, "dream_opts", None)
+    if dream is not None:
+        reads += [("guide", dream.guide), ("style", dream.style), ("mask", dream.mask)]
+        if isinstance(dream.model, str) and dream.model not in REGISTRY:
+            reads.append(("model", dream.model))
+        if dream.objective is not None:
+            reads += [(f"{term.kind} image", term.image) for term in dream.objective.terms if term.image]
+    for name in ("zoom_opts", "video_opts"):
+        opts = getattr(job, name, None)
+        for field in ("colour_reference", "audio"):
+            if getattr(opts, field, None) is not None:
+                reads.append((field.replace("_", " "), getattr(opts, field)))
+    return [(what, path) for what, path in reads if path is not None and isinstance(path, (str, os.PathLike))]
+
+
+def writes_of(job) -> list[tuple[str, object]]:
+    """(what, path) of what a render job writes: the output, its render file, its work folder, its lock."""
+    from .renderfile import render_file_path
+
+    real = _real(job.output)
+    return [("output", job.output), ("render file", render_file_path(job.output)),
+            ("work folder", real.parent / f".{real.name}.dreamvideo-work"), ("lock file", lock_path(job.output))]
+
+
+@contextlib.contextmanager
+def guarded(jobs):
+    """Check every job's writes against every job's reads (the other inputs of the same command too), then
+    hold each output's lock while the jobs run."""
+    from .limits import check_output_name
+
+    reads = [read for job in jobs for read in reads_of(job)]
+    outputs = set()
+    for job in jobs:
+        check_output_name(job.output)
+        check_outputs_apart(writes_of(job), reads)
+        if _real(job.output) in outputs:
+            raise DreamError(f"two inputs of this command would both write {job.output}: give them other names")
+        outputs.add(_real(job.output))
+    with contextlib.ExitStack() as stack:
+        for job in jobs:
+            stack.enter_context(OutputLock(job.output))
+        yield
