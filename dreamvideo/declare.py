@@ -135,6 +135,8 @@ def check_value(opt: Option, value) -> None:
     if value is None and opt.nullable:
         return
     kind, label = opt.kind, opt.label
+    if isinstance(value, str):
+        limits.check_input_name(value, label)  # a name from a non-UTF-8 file system reaches every kind
     if kind in ("int", "count"):
         least = 0 if kind == "count" else int(opt.minimum if opt.minimum is not None else 1)
         if not is_whole(value) or value < least or (opt.maximum is not None and value > opt.maximum):

@@ -253,4 +253,5 @@ def check_input_name(path, what: str = "input") -> None:
     try:
         os.fspath(path).encode("utf-8")
     except UnicodeEncodeError:
-        raise DreamError(f"{os.fspath(path)!r}: the {what} name is not valid UTF-8; rename the file") from None
+        raise DreamError(f"{shown(os.fspath(path))}: the {what} is not valid UTF-8 text; rename the file or "
+                         "write it again") from None

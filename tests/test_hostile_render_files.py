@@ -45,11 +45,12 @@ class _FakeDreamer:
 def no_kernel(monkeypatch):
     import importlib
 
-    for name in ("dreaming", "still", "video", "zoom", "api", "render"):
-        with contextlib.suppress(ImportError):
-            module = importlib.import_module(f"dreamvideo.{name}")
-            if hasattr(module, "make_dreamer"):
-                monkeypatch.setattr(module, "make_dreamer", _FakeDreamer)
+    # Import them all before patching any: a module imported after dreaming was patched would keep the fake.
+    modules = [importlib.import_module(f"dreamvideo.{name}") for name in ("dreaming", "still", "video", "zoom", "api",
+                                                                           "render")]
+    for module in modules:
+        if hasattr(module, "make_dreamer"):
+            monkeypatch.setattr(module, "make_dreamer", _FakeDreamer)
 
 
 @contextlib.contextmanager
