@@ -428,6 +428,19 @@ BREAKAGES = [
     b("prior-pastes-the-whole-box", "dreamvideo/restore_still.py",
       "    out[y0:y1, x0:x1][crop_hole] = filled[crop_hole]", "    out[y0:y1, x0:x1] = filled",
       "tests/test_fill.py::test_deep_image_prior_fills_only_the_mask"),
+    # -- hostile render files and careless commands
+    b("output-lock-shared", "dreamvideo/writeguard.py",
+      "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)",
+      "tests/test_limits.py::test_a_second_lock_on_one_output_names_the_first",
+      why="two renders of one output both get the lock"),
+    b("json-depth-unchecked", "dreamvideo/safejson.py", "    if depth > max_depth:", "    if False:",
+      "tests/test_limits.py::test_deep_nesting_is_refused_before_parsing"),
+    b("outputs-compared-by-path-only", "dreamvideo/writeguard.py",
+      "same = real == in_real or (identity is not None and identity == in_identity)", "same = real == in_real",
+      "tests/test_limits.py::test_outputs_apart_from_inputs_by_path_link_and_folder",
+      why="a hard link to an input is written over"),
+    b("channel-range-unbounded", "dreamvideo/limits.py", "    if channel > MAX_CHANNEL:", "    if False:",
+      "tests/test_limits.py::test_channel_range_is_checked_before_it_is_expanded"),
 ]
 
 
