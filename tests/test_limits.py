@@ -211,3 +211,18 @@ def test_a_killed_holder_frees_the_lock(tmp_path):
         holder.wait()
     with writeguard.OutputLock(output):
         pass
+
+
+def test_a_picture_only_opencv_reads_is_bounded_before_it_is_decoded(tmp_path):
+    """A 9000x9000 run-length encoded Radiance HDR named .png (Pillow cannot read its header): refused by the
+    pixel limit inside OpenCV's decoder, before it allocates 81 MP of floats."""
+    width = height = 9000
+    runs = b"".join(bytes([128 + n, 100]) for n in [127] * (width // 127) + [width % 127])
+    line = bytes([2, 2, width >> 8, width & 255]) + runs * 4
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode() + line * height)
+    # In a fresh process, as the command line runs: OpenCV reads the limit when it loads, after dreamvideo set it.
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import dreamvideo; from dreamvideo import media\n"
+            "try:\n    media.read_image(sys.argv[2])\nexcept dreamvideo.DreamError as exc:\n    print(exc)")
+    run = subprocess.run([sys.executable, "-c", code, ROOT, str(bomb)], capture_output=True, text=True, timeout=120)
+    assert "64,000,000 pixels" in run.stdout, run.stdout + run.stderr

@@ -110,7 +110,10 @@ def read_image(path: PathLike) -> np.ndarray:
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
-    except cv2.error:
+    except cv2.error as exc:
+        if "pixels" in str(exc) or "validateInputImageSize" in str(exc):
+            raise DreamError(f"{path}: the picture claims more than {MAX_PIXELS:,} pixels (a damaged file or a "
+                             "decompression bomb); scale it down first") from None
         image = None
     if image is None:
         raise DreamError(f"{path}: not an image OpenCV can read, or damaged; give a "
