@@ -117,7 +117,7 @@ def test_a_longer_mask_video_is_used_up_to_the_frames_with_a_warning(caplog):
 def test_mask_of_another_size_with_the_frames_aspect_is_scaled(caplog):
     small = np.zeros((24, 32), np.uint8)
     small[4:8, 10:20] = 255
-    with caplog.at_level(logging.INFO, logger="dreamvideo.fill"):
+    with caplog.at_level(logging.INFO, logger="dreamvideo.holes"):
         scaled = fill.as_mask(small, 48, 64)
     assert scaled.shape == (48, 64) and scaled.dtype == bool
     assert scaled[8:16, 20:40].all() and scaled.sum() == 8 * 20

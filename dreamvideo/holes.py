@@ -1,0 +1,189 @@
+"""Holes in frames: damage masks (read, grown, checked), smooth and Telea filling, and optical flow completed
+through a hole from the motion around it (see :mod:`dreamvideo.fill` for how a video's holes are filled).
+Frames are uint8 (H, W, 3) RGB; masks (H, W) bool, True where damaged."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import cuts, motion
+from .errors import DreamError
+
+log = logging.getLogger(__name__)
+
+# The mask is grown by this many pixels before filling: the edge of a logo or a speck is soft, and a pixel
+# half covered by it is damaged too.
+GROW = 2
+# DIS matches 8 px patches: the flow is unreliable this far outside a hole as well, and is replaced there.
+FLOW_MARGIN = 6
+# The inpainting radius for what no frame shows (OpenCV's Telea method), pixels.
+INPAINT_RADIUS = 5
+
+
+def as_mask(mask, height: int, width: int, name: str = "mask") -> np.ndarray:
+    """A damage mask as (height, width) bool, True where damaged (white).
+
+    ``mask``: (h, w) or (h, w, 1/3/4) array: uint8 (white >= 128 counts as damaged), bool, or float in
+    [0, 1] (>= 0.5). A mask of another size with the frame's aspect ratio (within 1%) is scaled to the
+    frame (area interpolation, then any pixel at least a quarter covered counts as damaged: a scaled
+    thin line must not vanish) and the scaling is logged; any other size is a DreamError.
+    """
+    if not isinstance(mask, np.ndarray) or mask.ndim not in (2, 3) or (mask.ndim == 3 and mask.shape[2]
+                                                                        not in (1, 3, 4)):
+        got = getattr(mask, "shape", type(mask).__name__)
+        raise DreamError(f"{name} must be a grayscale picture (H, W) or (H, W, 3), got {got}")
+    if mask.ndim == 3:
+        mask = mask[..., :3].mean(axis=2) if mask.shape[2] > 1 else mask[..., 0]
+    if mask.dtype == np.bool_:
+        level = mask.astype(np.float32)
+    elif mask.dtype.kind in "ui":
+        level = mask.astype(np.float32) / 255.0
+    elif mask.dtype.kind == "f":
+        level = np.nan_to_num(mask.astype(np.float32))
+        if mask.size and float(level.max()) > 1.5:
+            level = level / 255.0
+    else:
+        raise DreamError(f"{name} has dtype {mask.dtype}; give a grayscale picture (uint8, bool or float 0-1)")
+    mask_h, mask_w = level.shape
+    if (mask_h, mask_w) != (height, width):
+        if abs(mask_w / mask_h - width / height) > 0.01 * width / height:
+            raise DreamError(f"{name} is {mask_w}x{mask_h} but the frames are {width}x{height}; give a mask of "
+                             "the frames' size (or at least their aspect ratio, to be scaled)")
+        log.info("%s is %dx%d: scaled to the frames' %dx%d", name, mask_w, mask_h, width, height)
+        level = cv2.resize(level, (width, height), interpolation=cv2.INTER_AREA)
+        return level >= 0.25
+    return level >= 0.5
+
+
+def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """(H, W) bool mask dilated by ``pixels`` (a disc), bool."""
+    if pixels <= 0 or not mask.any():
+        return mask
+    size = 2 * pixels + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.dilate(mask.view(np.uint8), disc).view(np.bool_)
+
+
+def check_fixed_mask(mask: np.ndarray, name: str = "mask") -> None:
+    """DreamError for a fixed (still) mask that leaves nothing to do or nothing to fill from."""
+    if not mask.any():
+        raise DreamError(f"{name} has no white pixel, so there is nothing to restore; white marks the damage "
+                         "(invert the mask if it is the other way round)")
+    if mask.all():
+        raise DreamError(f"{name} is white everywhere, so no pixel is left to restore from; white marks only "
+                         "the damage")
+
+
+# ------------------------------------------------------------------------------------------ smooth fill
+
+def fill_smooth(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill the unknown pixels of ``values`` smoothly from the known ones (push-pull interpolation).
+
+    ``values``: (H, W) or (H, W, C) float32; ``known``: (H, W) bool. Known pixels are kept; each unknown one
+    gets a blend of coarser and coarser averages of the known pixels around it, so a hole takes the colours
+    (or the flow) of its edges and varies smoothly inside. With no known pixel at all the result is 0.
+    Returns float32 of the shape of ``values``.
+    """
+    values = values.astype(np.float32, copy=False)
+    weight = known.astype(np.float32)
+    if weight.all():
+        return values.copy()
+    channels = values.shape[2] if values.ndim == 3 else 0
+    premultiplied = values * (weight[..., None] if channels else weight)
+    levels = [(premultiplied, weight)]
+    while min(levels[-1][1].shape) > 1 and levels[-1][1].min() == 0.0:
+        top, top_weight = levels[-1]
+        size = (max(1, top.shape[1] // 2), max(1, top.shape[0] // 2))
+        # INTER_AREA averages 2x2 blocks: premultiplied values stay premultiplied.
+        levels.append((cv2.resize(top, size, interpolation=cv2.INTER_AREA),
+                       cv2.resize(top_weight, size, interpolation=cv2.INTER_AREA)))
+    filled = None
+    for level, level_weight in reversed(levels):
+        normalised = level / (np.maximum(level_weight, 1e-6)[..., None] if channels else
+                              np.maximum(level_weight, 1e-6))
+        if filled is None:
+            filled = normalised
+            continue
+        coarse = cv2.resize(filled, (level.shape[1], level.shape[0]), interpolation=cv2.INTER_LINEAR)
+        coarse = coarse.reshape(level.shape)
+        # A block with half its pixels known is trusted fully; emptier ones lean on the coarser level.
+        alpha = np.minimum(level_weight * 2.0, 1.0)
+        if channels:
+            alpha = alpha[..., None]
+        filled = alpha * normalised + (1.0 - alpha) * coarse
+    out = values.copy()
+    out[~known] = filled[~known]
+    return out
+
+
+def inpaint(frame: np.ndarray, mask: np.ndarray, radius: int = INPAINT_RADIUS) -> np.ndarray:
+    """``cv2.inpaint`` (Telea) of uint8 (H, W, 3) RGB ``frame`` where (H, W) bool ``mask``; only the box
+    around the mask is worked on. Returns uint8 (H, W, 3)."""
+    if not mask.any():
+        return frame.copy()
+    y0, y1, x0, x1 = _box(mask, 3 * radius, frame.shape)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(frame[y0:y1, x0:x1]),
+                                    mask[y0:y1, x0:x1].astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    return out
+
+
+def _box(mask: np.ndarray, margin: int, shape) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (max(0, rows[0] - margin), min(shape[0], rows[-1] + 1 + margin),
+            max(0, cols[0] - margin), min(shape[1], cols[-1] + 1 + margin))
+
+
+@dataclass
+class PairFlow:
+    """The motion between frames i and i + 1, holes filled in: ``forward`` (pixels of i to i + 1) and
+    ``backward`` (pixels of i + 1 to i), (H, W, 2) float32; their consistency weights for the pixels of
+    i (``forward_weight``) and of i + 1 (``backward_weight``), (H, W) float32 in [0, 1]; ``cut``: whether
+    i + 1 starts a new shot."""
+
+    forward: np.ndarray
+    backward: np.ndarray
+    forward_weight: np.ndarray
+    backward_weight: np.ndarray
+    cut: bool
+
+
+def raw_flows(previous: np.ndarray, current: np.ndarray, previous_hole=None, current_hole=None, *,
+              method: str = "dis", preset: str = "medium") -> tuple[np.ndarray, np.ndarray, bool]:
+    """(forward, backward, cut) between two uint8 RGB frames; holes ((H, W) bool or None) are filled
+    smoothly first, so the damage inside them does not pull the flow along with it."""
+    frames = []
+    for frame, hole in ((previous, previous_hole), (current, current_hole)):
+        if hole is not None and hole.any():
+            frame = np.clip(fill_smooth(frame.astype(np.float32), ~hole), 0, 255).astype(np.uint8)
+        frames.append(frame)
+    forward, backward = motion.flow_pair(frames[0], frames[1], method, preset)
+    cut = (cuts.is_scene_cut(frames[0], frames[1], None, backward=backward)
+           and cuts.is_scene_cut(frames[0], frames[1], motion.consistency_weight(forward, backward),
+                                   backward=backward))
+    return forward, backward, cut
+
+
+def complete_flows(forward: np.ndarray, backward: np.ndarray, previous_hole, current_hole, cut: bool = False
+                   ) -> PairFlow:
+    """Replace each flow inside its own frame's hole (grown by FLOW_MARGIN) by the surroundings' flow,
+    filled in smoothly, and judge both with the forward-backward check. Holes: (H, W) bool or None."""
+    flows = []
+    for flow, hole in ((forward, previous_hole), (backward, current_hole)):
+        if hole is not None and hole.any():
+            flow = fill_smooth(flow, ~grow_mask(hole, FLOW_MARGIN))
+        flows.append(flow)
+    forward, backward = flows
+    # Judged on smoothed flows: DIS's noise on smooth texture fails the motion-boundary test on a tenth of the
+    # pixels of a plain pan, and a refused step sends a pixel that was seen to a guess.
+    smooth = [cv2.GaussianBlur(flow, (0, 0), cuts.CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]
+    return PairFlow(forward, backward, motion.consistency_weight(*smooth, frame="previous", soft_edge=0),
+                    motion.consistency_weight(*smooth, frame="current", soft_edge=0), cut)
+
+
+# ------------------------------------------------------------------------------------------ the window
