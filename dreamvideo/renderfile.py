@@ -19,9 +19,9 @@ from .limits import shown
 from .models import REGISTRY, is_model_file
 from .options import DreamOptions, RestoreOptions, VideoOptions, ZoomOptions
 from .version import __version__
+from .writeguard import render_file_path
 
 RENDER_FORMAT = 1
-RENDER_SUFFIX = ".dreamvideo.json"
 PATH_OPTIONS = ("guide", "style", "mask", "colour_reference", "audio", "dust_mask")
 RENDER_KEYS = ("format", "dreamvideo", "command", "input", "output", "options")
 # Terms of a render file's objective (a real one has a few).
@@ -30,12 +30,6 @@ COMMAND_OPTIONS = {"still": (DreamOptions,), "video": (DreamOptions, VideoOption
                    "restore": (RestoreOptions,)}
 # Fields renamed since render files were first written: the old name is read as the new one.
 RENAMED = {"zoom": {"overlap": "loop_fade"}}
-
-
-def render_file_path(output: str | os.PathLike) -> Path:
-    """``out.mp4`` -> ``out.mp4.dreamvideo.json``; a frames folder ``frames/`` -> ``frames.dreamvideo.json``."""
-    path = Path(os.fspath(output).rstrip("/\\") or ".")
-    return path.with_name(path.name + RENDER_SUFFIX)
 
 
 def write_render_file(command: str, input, output, options: dict) -> Path:

@@ -23,6 +23,16 @@ from typing import Iterable
 
 from .errors import DreamError
 
+RENDER_SUFFIX = ".dreamvideo.json"
+
+
+def render_file_path(output: str | os.PathLike) -> Path:
+    """``out.mp4`` -> ``out.mp4.dreamvideo.json``; a frames folder ``frames/`` -> ``frames.dreamvideo.json``
+    (the render file written beside every output)."""
+    path = Path(os.fspath(output).rstrip("/\\") or ".")
+    return path.with_name(path.name + RENDER_SUFFIX)
+
+
 LOCK_SUFFIX = ".dreamvideo-lock"
 
 
@@ -185,8 +195,6 @@ def reads_of(job) -> list[tuple[str, object]]:
 
 def writes_of(job) -> list[tuple[str, object]]:
     """(what, path) of what a render job writes: the output, its render file, its work folder, its lock."""
-    from .renderfile import render_file_path
-
     real = _real(job.output)
     return [("output", job.output), ("render file", render_file_path(job.output)),
             ("work folder", real.parent / f".{real.name}.dreamvideo-work"), ("lock file", lock_path(job.output))]
