@@ -115,7 +115,7 @@ def read_render_file(path: str | os.PathLike, allow_outside: bool = False) -> tu
                 raise DreamError(f"{path}: key 'options.objective': {exc}") from None
             continue
         if key not in known:
-            raise DreamError(f"{path}: unknown key 'options.{shown(key)}'")
+            raise DreamError(f"{path}: unknown key {shown('options.' + str(key))}")
         _check_type(path, key, value, known[key].default)
         if isinstance(value, str) and len(value) > limits.MAX_SCHEDULE_CHARS:
             raise DreamError(f"{path}: key 'options.{key}' is {len(value):,} characters long, above the limit of "
