@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import logging
@@ -90,12 +91,13 @@ def temp_beside(path: PathLike, suffix: str = "") -> str:
     return tmp
 
 
-def write_bytes_atomically(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary name beside ``path``, then move it into place."""
-    tmp = temp_beside(path)
+@contextlib.contextmanager
+def written_atomically(path: PathLike, suffix: str = ""):
+    """A temporary name beside ``path`` to write to; moved into place when the block ends without an error,
+    removed when it fails (an OSError becomes a DreamError naming ``path``)."""
+    tmp = temp_beside(path, suffix)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
+        yield tmp
         publish(tmp, path)
     except OSError as exc:
         remove_quietly(tmp)
@@ -103,6 +105,12 @@ def write_bytes_atomically(path: PathLike, data: bytes) -> None:
     except BaseException:
         remove_quietly(tmp)
         raise
+
+
+def write_bytes_atomically(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary name beside ``path``, then move it into place."""
+    with written_atomically(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
 
 
 def remove_stale_partials(path: PathLike) -> None:

@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from ..errors import DreamError
-from .files import PathLike, existing_file, io_error, publish, remove_quietly, temp_beside
+from .files import PathLike, existing_file, io_error, written_atomically
 from .probe import start_offset, stream_time
 
 logger = logging.getLogger("dreamvideo.media")
@@ -127,24 +127,15 @@ def write_sound(path: PathLike, samples: np.ndarray, rate: int) -> None:
         raise DreamError(f"{path}: sample rate must be a whole number from 1000 to 384000, got {rate!r}")
     pcm = np.round(np.clip(np.nan_to_num(samples), -1.0, 1.0) * 32767).astype(np.int16)
     layout = "mono" if pcm.shape[0] == 1 else "stereo"
-    tmp = temp_beside(path, ".wav")
-    try:
-        with av.open(tmp, "w", format="wav") as out:
-            stream = out.add_stream("pcm_s16le", rate=int(rate), layout=layout)
-            step = 4096
-            for first in range(0, pcm.shape[1], step):
-                block = np.ascontiguousarray(pcm[:, first:first + step].T).reshape(1, -1)  # packed s16
-                frame = av.AudioFrame.from_ndarray(block, format="s16", layout=layout)
-                frame.sample_rate = int(rate)
-                frame.pts = first
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode(None):
+    with written_atomically(path, ".wav") as tmp, av.open(tmp, "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=int(rate), layout=layout)
+        step = 4096
+        for first in range(0, pcm.shape[1], step):
+            block = np.ascontiguousarray(pcm[:, first:first + step].T).reshape(1, -1)  # packed s16
+            frame = av.AudioFrame.from_ndarray(block, format="s16", layout=layout)
+            frame.sample_rate = int(rate)
+            frame.pts = first
+            for packet in stream.encode(frame):
                 out.mux(packet)
-        publish(tmp, path)
-    except OSError as exc:
-        remove_quietly(tmp)
-        raise io_error(path, exc) from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+        for packet in stream.encode(None):
+            out.mux(packet)
