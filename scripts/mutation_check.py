@@ -89,6 +89,17 @@ BREAKAGES = [
     b("style-alone-keeps-the-default-model", "dreamvideo/options.py",
       "        return STYLE_MODEL\n", "        return DEFAULT_MODEL\n",
       "tests/test_mobilenet_v1.py::test_a_style_that_leads_alone_is_painted_with_vgg16_unless_a_model_is_named"),
+    # -- old render files (they name vgg16 and record the old defaults) render again as they did
+    b("vgg16-auto-precision-float32", "dreamvideo/models/registry.py",
+      "    auto_bfloat16: bool = True\n", "    auto_bfloat16: bool = False\n",
+      "tests/test_old_render_files.py::test_old_still_render_file_names_vgg16_and_renders_again_identically",
+      why="a recorded precision 'auto' with vgg16 no longer means bfloat16 where the CPU has it: other pixels"),
+    b("render-file-model-not-read", "dreamvideo/renderfile.py",
+      "        if key not in known:\n            raise DreamError(f\"{path}: unknown key",
+      "        if key == \"model\":\n            continue\n        if key not in known:\n"
+      "            raise DreamError(f\"{path}: unknown key",
+      "tests/test_old_render_files.py::test_old_video_render_file_renders_its_frames_again_identically",
+      why="an old render file would be dreamed with today's default model"),
     # -- issue 11: tests that passed with their bug
     b("bf16-forced-to-float32", "dreamvideo/models/__init__.py",
       "        with dtype_policy(policy):", '        with dtype_policy("float32"):',
