@@ -34,9 +34,11 @@ import os as _os
 
 # TensorFlow's start-up chatter (CUDA probing, oneDNN notices) is not for our users.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# OpenCV checks every decoder's picture size against this before it allocates (it reads it when it loads):
-# the pixel limit holds for formats whose header Pillow cannot read (a run-length encoded HDR, say).
-_os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = "64000000"
+# OpenCV checks every decoder's picture size against OPENCV_IO_MAX_IMAGE_PIXELS before it allocates (it reads
+# it when it loads): the pixel limit holds for formats whose header Pillow cannot read (an RLE HDR, say).
+from . import limits as _limits  # noqa: E402  (plain Python: it loads no OpenCV)
+
+_limits.hold_pixel_limit_in_opencv()
 
 from .version import __version__  # noqa: E402,F401
 from .errors import DreamError  # noqa: E402,F401

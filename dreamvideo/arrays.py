@@ -1,4 +1,4 @@
-"""Checks and conversions of the numpy arrays that motion.py and colour.py take and give.
+"""Checks and conversions of the numpy arrays that motion.py, colour.py and the recipes take and give.
 
 They sit below both, so neither imports the other for them.
 """
@@ -33,6 +33,18 @@ def check_image(image, name: str, *, channels=(1, 3)) -> np.ndarray:
     raise DreamError(f"{name} must have shape {want}, got {image.shape}")
 
 
+NOT_FINITE = ("came out with NaN or infinite values (the dream diverged, or the model's weights are damaged); "
+              "lower --step-size or the weights, or check the model")
+
+
+def check_finite(image, what: str = "a frame") -> None:
+    """DreamError if float ``image`` holds NaN or an infinity: converted to uint8 it would be written as
+    arbitrary grey levels (NaN has no uint8 value), silently."""
+    if not np.isfinite(image).all():
+        raise DreamError(f"{what} {NOT_FINITE}")
+
+
 def float255_to_uint8(image: np.ndarray) -> np.ndarray:
-    """float [0, 255] -> uint8, rounded to the nearest value and clipped."""
+    """float [0, 255] -> uint8, rounded to the nearest value and clipped; DreamError for NaN or infinity."""
+    check_finite(image)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)

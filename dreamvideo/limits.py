@@ -38,6 +38,8 @@ MAX_WORKERS = 256
 # GAN: latent vector length (the generator's first layer grows with it), and elements of any one weight
 # array in a .gan file (the largest in a 128 px DCGAN with a 1,024-long latent is 16.8 M).
 MAX_LATENT_DIM = 1024
+# GAN: random latents a walk visits (10,000 latents of 1,024 floats: 80 MB).
+MAX_KEYFRAMES = 10_000
 MAX_WEIGHT_ELEMENTS = 64_000_000
 # GAN: upscaling of the generator's pictures (--scale), epochs, batch size, inversion steps.
 MAX_SCALE = 64
@@ -72,6 +74,29 @@ MAX_RENDER_FILE_BYTES = 64 * 1024**2
 # temporary names add up to 40 bytes to it, and most file systems allow 255.
 MAX_NAME_BYTES = 255
 DERIVED_NAME_BYTES = 40
+
+
+# Whether OpenCV's decoders refuse pictures over MAX_PIXELS before allocating: they read the limit from the
+# environment when OpenCV loads, so not if a program imported cv2 before dreamvideo (set by the next function).
+OPENCV_HOLDS_PIXEL_LIMIT = False
+
+
+def hold_pixel_limit_in_opencv() -> bool:
+    """Set OPENCV_IO_MAX_IMAGE_PIXELS for OpenCV to read when it loads (``import dreamvideo`` calls this first);
+    record in OPENCV_HOLDS_PIXEL_LIMIT whether it will hold (False when cv2 was loaded before with a larger
+    limit: then a picture whose size Pillow cannot read from its header is refused, see media.images)."""
+    import sys
+
+    global OPENCV_HOLDS_PIXEL_LIMIT
+    if "cv2" in sys.modules:
+        try:
+            OPENCV_HOLDS_PIXEL_LIMIT = 0 < int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")) <= MAX_PIXELS
+        except ValueError:
+            OPENCV_HOLDS_PIXEL_LIMIT = False
+    else:
+        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(MAX_PIXELS)
+        OPENCV_HOLDS_PIXEL_LIMIT = True
+    return OPENCV_HOLDS_PIXEL_LIMIT
 
 
 def shown(value) -> str:

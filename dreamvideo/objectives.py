@@ -326,9 +326,9 @@ def layers(*specs: str) -> Objective:
 
 
 def _image_term(kind: str, image, layer_names, weight) -> Objective:
-    path = os.fspath(image)
-    if not os.path.isfile(path):
-        raise DreamError(f"{kind} image not found: {path}")
+    from .media.files import regular_file
+
+    path = os.fspath(regular_file(os.fspath(image), f"{kind} image"))
     names = (layer_names,) if isinstance(layer_names, str) else tuple(layer_names or ())
     return Objective([Term(kind, names, None, path, weight)])
 

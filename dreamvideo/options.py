@@ -121,8 +121,10 @@ class DreamOptions(Options):
                              "or give the path of a .keras model file")
         super().__post_init__()
         self.objective = build_objective(self)
-        if self.mask is not None and not os.path.isfile(self.mask):
-            raise DreamError(f"mask file not found: {self.mask}")
+        if self.mask is not None:
+            from .media.files import regular_file
+
+            regular_file(self.mask, "mask file")
 
     def check_schedules(self, frames: int) -> None:
         super().check_schedules(frames)

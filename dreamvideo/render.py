@@ -157,8 +157,15 @@ class FrameStore:
                     f"{self.folder} holds frames of an earlier render with other settings ({changed}): rerun "
                     "with the same settings to resume, or add --restart to discard those frames")
         elif self.folder.is_dir():
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(exist_ok=True)
+            self.remove(strict=True)
+        if self.folder.is_symlink() and not self.folder.is_dir():
+            self.folder.unlink()  # a link to a folder that is gone: nothing to resume from
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            from .media.files import io_error
+
+            raise io_error(self.folder, exc, "creating the work folder") from None
         if not settings_file.exists():
             _write_json(settings_file, self.settings, indent=1, sort_keys=True)
 
@@ -199,8 +206,20 @@ class FrameStore:
             raise DreamError(f"cannot write {temp}: is the disk full?")
         os.replace(temp, self.path(index, kind))
 
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+    def remove(self, strict: bool = False) -> None:
+        """Remove the work folder. A symbolic link (a work folder put on another disk, say) is removed
+        itself; what it points to is left as it is (nothing is deleted through a link)."""
+        if self.folder.is_symlink():
+            logger.warning("%s is a symbolic link: removed the link, left the frames in %s", self.folder,
+                           os.path.realpath(self.folder))
+            self.folder.unlink()
+            return
+        try:
+            shutil.rmtree(self.folder, ignore_errors=not strict)
+        except OSError as exc:
+            from .media.files import io_error
+
+            raise io_error(self.folder, exc, "removing the old frames (--restart)") from None
 
 
 def _write_json(path: Path, data, **dump_options) -> None:

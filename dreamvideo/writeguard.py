@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import json
 import os
 import sys
@@ -53,16 +54,42 @@ def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+class TempNames:
+    """The temporary names ``.NAME.XXXX.partial*`` a writer of ``NAME`` uses beside it (and deletes when a
+    killed writer left them: :func:`dreamvideo.media.files.remove_stale_partials`), as one written "path"."""
+
+    def __init__(self, path):
+        real = _real(path)
+        self.folder, self.pattern = real.parent, f".{real.name}.*.partial*"
+
+    def __str__(self) -> str:
+        return str(self.folder / self.pattern)
+
+    def matches(self, path) -> bool:
+        """True if ``path`` (as given, or with its links resolved) is one of these names."""
+        for candidate in (Path(os.path.abspath(os.fspath(path))), _real(path)):
+            if candidate.parent == self.folder and fnmatch.fnmatchcase(candidate.name, self.pattern):
+                return True
+        return False
+
+
 def check_outputs_apart(outputs: Iterable[tuple[str, object]], inputs: Iterable[tuple[str, object]]) -> None:
     """DreamError if any written path is, or holds, or lies in, a path that is read.
 
-    ``outputs``: (what, path) pairs, e.g. ("output", "x.mp4"), ("work folder", ".x.mp4.dreamvideo-work");
-    a folder output (numbered frames) clashes with every input inside it, and an input folder (a GAN's
-    pictures) with every output inside it. ``inputs``: (what, path) pairs; None paths are skipped.
+    ``outputs``: (what, path) pairs, e.g. ("output", "x.mp4"), ("work folder", ".x.mp4.dreamvideo-work"),
+    ("temporary files", TempNames("x.mp4")); a folder output (numbered frames) clashes with every input
+    inside it, and an input folder (a GAN's pictures) with every output inside it. ``inputs``: (what, path)
+    pairs; None paths are skipped.
     """
     readers = [(what, path, _real(path), _identity(_real(path))) for what, path in inputs if path is not None]
     for out_what, out_path in outputs:
         if out_path is None:
+            continue
+        if isinstance(out_path, TempNames):
+            for in_what, in_path, _, _ in readers:
+                if out_path.matches(in_path):
+                    raise DreamError(f"the {in_what} {in_path} is named like the {out_what} {out_path} of this "
+                                     "render, which are deleted when left over: rename it or choose another output")
             continue
         real = _real(out_path)
         identity = _identity(real)
@@ -194,10 +221,33 @@ def reads_of(job) -> list[tuple[str, object]]:
 
 
 def writes_of(job) -> list[tuple[str, object]]:
-    """(what, path) of what a render job writes: the output, its render file, its work folder, its lock."""
-    real = _real(job.output)
-    return [("output", job.output), ("render file", render_file_path(job.output)),
-            ("work folder", real.parent / f".{real.name}.dreamvideo-work"), ("lock file", lock_path(job.output))]
+    """(what, path) of what a render job writes: the output, its render file, its work folder, its lock, and
+    the temporary names of the output and the render file."""
+    return written_paths(job.output)
+
+
+def written_paths(output, *, render_file: bool = True, work_folder: bool = True) -> list[tuple[str, object]]:
+    """(what, path) of what a render of ``output`` writes (see :func:`writes_of`)."""
+    real = _real(output)
+    writes = [("output", output), ("temporary files", TempNames(output)), ("lock file", lock_path(output))]
+    if render_file:
+        writes += [("render file", render_file_path(output)),
+                   ("render file's temporary files", TempNames(render_file_path(output)))]
+    if work_folder:
+        writes.append(("work folder", real.parent / f".{real.name}.dreamvideo-work"))
+    return writes
+
+
+@contextlib.contextmanager
+def guarded_output(output, reads: list[tuple[str, object]], **what_is_written):
+    """For a command with one output that is not a render job (a GAN's model or animation): its writes
+    (:func:`written_paths`) checked against ``reads``, and its lock held while the block runs."""
+    from .limits import check_output_name
+
+    check_output_name(output)
+    check_outputs_apart(written_paths(output, **what_is_written), reads)
+    with OutputLock(output):
+        yield
 
 
 @contextlib.contextmanager

@@ -270,29 +270,23 @@ def _hdr_bomb(path: Path, width: int, height: int) -> None:
 
 @probe("security")
 def pixel_limit_other_decoder(base):
-    """The limit, lowered to 1 MP for the probe, against a 2000x2000 picture that only OpenCV reads."""
-    from dreamvideo import media
-    from dreamvideo.errors import DreamError
-    from dreamvideo.media import images
-
+    """The issue's reproduction: a 9000x9000 picture (81 MP, over the 64 MP limit) that only OpenCV reads, 5 MB
+    on disk, named .png, dreamed from the command line in a fresh process (OpenCV reads the limit when it
+    loads, so it cannot be lowered for a probe in this one). Refused with one line, without decoding it."""
     project = fresh(base)
     bomb = project / "bomb.png"
-    _hdr_bomb(bomb, 2000, 2000)
-    saved = images.MAX_PIXELS
-    limits = sys.modules.get("dreamvideo.limits")
-    saved_limit = getattr(limits, "MAX_PIXELS", None)
-    images.MAX_PIXELS = 1_000_000
-    if limits is not None:
-        limits.MAX_PIXELS = 1_000_000
-    try:
-        picture = media.read_image(bomb)
-    except DreamError:
-        return None
-    finally:
-        images.MAX_PIXELS = saved
-        if limits is not None:
-            limits.MAX_PIXELS = saved_limit
-    return f"decoded a {picture.shape[1]}x{picture.shape[0]} picture past a 1 MP limit ({bomb.stat().st_size:,} bytes)"
+    _hdr_bomb(bomb, 9000, 9000)
+    code = ("import resource, sys\nfrom dreamvideo import cli\ncode = cli.main(sys.argv[1:])\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", code, "bomb.png", *TINY], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=600)
+    peak_gb = int(run.stdout.split()[-1]) / 1024**2 if run.stdout.split() else float("nan")
+    if run.returncode == 0:
+        return f"dreamed a 9000x9000 picture past the 64 MP limit ({bomb.stat().st_size:,} bytes, {peak_gb:.1f} GB peak)"
+    if peak_gb > 1.0:
+        return f"refused, but only after {peak_gb:.1f} GB resident (decoded it first?)"
+    return judge(run.returncode, run.stderr, "error")
 
 
 # ------------------------------------------------------------------------------------------ data loss

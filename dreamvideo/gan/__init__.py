@@ -32,6 +32,6 @@ def animate(image_dir: str | os.PathLike, output_file: str | os.PathLike, **opti
     training, walking, rest = split(options, TrainOptions, WalkOptions)
     refuse_unknown(rest, "gan animate")
     walking.update({k: options[k] for k in ("seed", "quiet") if k in options})
-    _check_output(str(output_file), image_dir)
+    _check_output(str(output_file), ("image folder", image_dir))
     path = train(image_dir, None, **training)
     return walk(path, output_file, **walking)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DreamError
+from .. import limits
 from ..declare import declared, option, parse_fps, take
 from ..options import CarryOptions, DreamOptions, OutputOptions
 from . import checkpoint
@@ -35,9 +36,10 @@ class AnimationOptions(OutputOptions):
     """What walks and morphs share: frames, rate, upscaling, the output, and the dream switch (with
     ``dream``, the frames go through the video path and take the video carry's options too)."""
 
-    frames: int = option(120, "frames", "int", group=ANIMATION, metavar="N")
+    frames: int = option(120, "frames", "int", group=ANIMATION, maximum=limits.MAX_FRAMES, metavar="N")
     fps: Any = option(24, "frame rate", "fps", group=ANIMATION, metavar="RATE")
-    scale: int = option(4, "Lanczos upscaling of the GAN's pictures", "int", group=ANIMATION, metavar="N")
+    scale: int = option(4, "Lanczos upscaling of the GAN's pictures", "int", group=ANIMATION,
+                        maximum=limits.MAX_SCALE, metavar="N")
     dream: bool = option(False, "dream the frames as a video (optical-flow carry and every dream option below)",
                          "bool", group=ANIMATION)
 
@@ -46,7 +48,8 @@ class AnimationOptions(OutputOptions):
 class WalkOptions(AnimationOptions):
     """``gan walk``: ``keyframes`` random latents visited; ``loop``: return to the first."""
 
-    keyframes: int = option(6, "random latents the walk visits, at least 2", "int", minimum=2, group=ANIMATION,
+    keyframes: int = option(6, "random latents the walk visits, at least 2", "int", minimum=2,
+                            maximum=limits.MAX_KEYFRAMES, group=ANIMATION,
                             metavar="N")
     loop: bool = option(True, "return to the first latent, seamlessly", "bool", group=ANIMATION)
 
@@ -56,12 +59,13 @@ class MorphOptions(AnimationOptions):
     """``gan morph``: ``from_dir``/``to_dir`` pictures whose mean latents give the direction of change;
     ``invert_steps``: gradient steps of the inversion."""
 
-    frames: int = option(60, "frames", "int", group=ANIMATION, metavar="N")
+    frames: int = option(60, "frames", "int", group=ANIMATION, maximum=limits.MAX_FRAMES, metavar="N")
     from_dir: str | None = option(None, "pictures of the starting group", "path", group="morph", metavar="DIR",
                                   aliases=("--from",))
     to_dir: str | None = option(None, "pictures of the group to move toward", "path", group="morph",
                                 metavar="DIR", aliases=("--to",))
     invert_steps: int = option(INVERT_STEPS, "gradient steps finding each picture's latent", "int", group="morph",
+                               maximum=limits.MAX_STEPS,
                                metavar="N")
 
 
@@ -101,9 +105,31 @@ def generate(generator, latents: np.ndarray) -> np.ndarray:
                            for i in range(0, len(latents), GENERATE_BATCH)])
 
 
-def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts: AnimationOptions,
-           carry: CarryOptions, source: dict) -> str:
-    """Upscale and write the frames, or dream them as a video (``opts.dream``)."""
+def generate_frames(generator, latents_between, total: int):
+    """The uint8 (S, S, 3) pictures of frames 0..total-1, one at a time, generated a batch at a time:
+    ``latents_between(i, j)`` gives the float32 latents (j - i, latent_dim) of frames i..j-1. Memory stays
+    that of one batch however long the animation."""
+    for start in range(0, total, GENERATE_BATCH):
+        yield from generate(generator, latents_between(start, min(total, start + GENERATE_BATCH)))
+
+
+def _check_scaled(meta: dict, opts: AnimationOptions) -> None:
+    side = int(meta["options"]["size"]) * opts.scale
+    limits.check_canvas(side, side, f"the GAN's {meta['options']['size']} px pictures scaled up {opts.scale} times")
+
+
+def _write(frames_small, total: int, output: str, dream_opts: DreamOptions, opts: AnimationOptions,
+           carry: CarryOptions, source: dict, reads: list) -> str:
+    """Upscale and write the ``total`` frames of the iterable ``frames_small``, or dream them as a video
+    (``opts.dream``), holding the output's lock (checked against ``reads`` again under it)."""
+    from ..writeguard import guarded_output
+
+    with guarded_output(output, reads):
+        return _write_frames(frames_small, total, output, dream_opts, opts, carry, source)
+
+
+def _write_frames(frames_small, total: int, output: str, dream_opts: DreamOptions, opts: AnimationOptions,
+                  carry: CarryOptions, source: dict) -> str:
     from .. import media
 
     fps = parse_fps(opts.fps)
@@ -111,24 +137,29 @@ def _write(frames_small: np.ndarray, output: str, dream_opts: DreamOptions, opts
     if opts.dream:
         from ..video import dream_frames
 
-        dream_frames(frames, output, total=len(frames_small), fps=fps, dream_opts=dream_opts, carry_opts=carry,
+        dream_frames(frames, output, total=total, fps=fps, dream_opts=dream_opts, carry_opts=carry,
                      output_opts=opts, source=source)
         return output
     from tqdm import tqdm
 
     with media.open_sink(output, fps=fps, quality=opts.quality, codec=opts.codec) as sink:
-        for frame in tqdm(frames, total=len(frames_small), disable=dream_opts.quiet, unit="frame",
+        for frame in tqdm(frames, total=total, disable=dream_opts.quiet, unit="frame",
                           desc="writing", dynamic_ncols=True):
             sink.write(frame)
     return output
 
 
-def _check_output(output: str, *inputs) -> str:
+def _check_output(output: str, *reads: tuple[str, object]) -> list[tuple[str, object]]:
+    """The output's kind and its writes (the output, temporary names, work folder, render file) against every
+    file or folder the command reads, before any work; returns ``reads`` (for :func:`_write`'s lock)."""
     from ..media.outputs import check_animation_output
+    from ..writeguard import check_outputs_apart, written_paths
 
-    for path in [path for path in inputs if path is not None] or [None]:
-        check_animation_output(output, path, "animation")
-    return output
+    reads = [(what, path) for what, path in reads if path is not None]
+    for _, path in reads or [(None, None)]:
+        check_animation_output(output, path if path is None or os.path.isfile(path) else None, "animation")
+    check_outputs_apart(written_paths(output), reads)
+    return reads
 
 
 def walk(gan_file: str | os.PathLike, output: str | os.PathLike | None = None, *, preview: bool = False,
@@ -144,14 +175,15 @@ def walk(gan_file: str | os.PathLike, output: str | os.PathLike | None = None, *
     """
     output = str(output) if output is not None else str(Path(gan_file).with_name(Path(gan_file).stem + "_walk.gif"))
     dream_opts, opts, carry, output = _split(options, WalkOptions, "walk", preview, output)
-    _check_output(output, gan_file)
+    reads = _check_output(output, ("GAN model", gan_file))
     generator, meta = checkpoint.load_generator(gan_file)
-    latents = walk_latents(keyframe_latents(opts.keyframes, meta["options"]["latent_dim"], dream_opts.seed),
-                           opts.frames, loop=opts.loop)
-    frames = generate(generator, latents)
+    _check_scaled(meta, opts)
+    keyframes = keyframe_latents(opts.keyframes, meta["options"]["latent_dim"], dream_opts.seed)
+    frames = generate_frames(generator, lambda i, j: walk_latents(keyframes, opts.frames, opts.loop, i, j),
+                             opts.frames)
     source = {"command": "gan walk", "model": _identity(gan_file), "keyframes": opts.keyframes, "loop": opts.loop,
               "frames": opts.frames, "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
-    return _write(frames, output, dream_opts, opts, carry, source)
+    return _write(frames, opts.frames, output, dream_opts, opts, carry, source, reads)
 
 
 def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.PathLike | None = None,
@@ -177,8 +209,10 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
         raise DreamError(f"morph needs both --from and --to folders, got only --{'from' if opts.from_dir else 'to'}")
     if other is not None and folders != (None, None):
         raise DreamError("morph takes a second face or --from/--to folders, not both")
-    _check_output(output, gan_file, face, other)
+    reads = _check_output(output, ("GAN model", gan_file), ("face", face), ("second face", other),
+                          ("--from folder", opts.from_dir), ("--to folder", opts.to_dir))
     generator, meta = checkpoint.load_generator(gan_file)
+    _check_scaled(meta, opts)
     size = int(meta["options"]["size"])
     faces = np.stack([square(read_image(path), size) for path in (face, other) if path is not None])
     groups = [] if other is not None else [load_images(opts.from_dir, size), load_images(opts.to_dir, size)]
@@ -187,22 +221,28 @@ def morph(gan_file: str | os.PathLike, face: str | os.PathLike, other: str | os.
     latents = inverter.invert(np.concatenate([faces] + groups))
     start = latents[0]
     amounts = np.linspace(0.0, 1.0, opts.frames) if opts.frames > 1 else np.zeros(1)
-    if other is not None:
-        # Along the great circle, not the straight line: halfway between two latents the line passes
-        # nearer the origin, where pictures are faint and blurred; the circle keeps a latent's length.
-        path = np.stack([slerp(start, latents[1], a) for a in amounts])
-    else:
+    if other is None:
         count_a = len(groups[0])
         group_a, group_b = latents[len(faces):len(faces) + count_a], latents[len(faces) + count_a:]
         direction = group_b.mean(axis=0) - group_a.mean(axis=0)
-        path = start[None] + amounts[:, None] * direction[None]
-    path[0] = start
-    frames = generate(generator, path.astype(np.float32))
+
+    def latents_between(i: int, j: int) -> np.ndarray:
+        if other is not None:
+            # Along the great circle, not the straight line: halfway between two latents the line passes
+            # nearer the origin, where pictures are faint and blurred; the circle keeps a latent's length.
+            path = np.stack([slerp(start, latents[1], a) for a in amounts[i:j]])
+        else:
+            path = start[None] + amounts[i:j, None] * direction[None]
+        if i == 0:
+            path[0] = start
+        return path.astype(np.float32)
+
+    frames = generate_frames(generator, latents_between, opts.frames)
     source = {"command": "gan morph", "model": _identity(gan_file), "face": _identity(face),
               "other": _identity(other) if other is not None else None, "from_dir": opts.from_dir,
               "to_dir": opts.to_dir, "invert_steps": opts.invert_steps, "frames": opts.frames,
               "scale": opts.scale, "fps": str(parse_fps(opts.fps))}
-    return _write(frames, output, dream_opts, opts, carry, source)
+    return _write(frames, opts.frames, output, dream_opts, opts, carry, source, reads)
 
 
 def _identity(path) -> dict:

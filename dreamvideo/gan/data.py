@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arrays import check_finite
 from ..errors import DreamError
+from ..limits import shown
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ SIZES = (32, 64, 128)
 def check_size(size) -> int:
     """The GAN's picture side: 32, 64 or 128 px (the architectures built by :mod:`.model`)."""
     if isinstance(size, bool) or size not in SIZES:
-        raise DreamError(f"size {size!r} is not a GAN size: choose 32, 64 or 128")
+        raise DreamError(f"size {shown(size)} is not a GAN size: choose 32, 64 or 128")
     return int(size)
 
 
@@ -85,7 +87,10 @@ def to_model(images: np.ndarray) -> np.ndarray:
 
 
 def tanh_to_uint8(images) -> np.ndarray:
-    """float [-1, 1] (the generator's tanh range) -> uint8 [0, 255], rounded and clipped."""
+    """float [-1, 1] (the generator's tanh range) -> uint8 [0, 255], rounded and clipped; DreamError for
+    NaN or infinity."""
+    images = np.asarray(images, np.float32)
+    check_finite(images, "the GAN's picture")
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 

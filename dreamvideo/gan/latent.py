@@ -41,10 +41,12 @@ def keyframe_latents(count: int, latent_dim: int, seed: int) -> np.ndarray:
     return (z / np.linalg.norm(z, axis=1, keepdims=True) * np.sqrt(latent_dim)).astype(np.float32)
 
 
-def walk_latents(keyframes: np.ndarray, frames: int, loop: bool = True) -> np.ndarray:
+def walk_latents(keyframes: np.ndarray, frames: int, loop: bool = True, start: int = 0,
+                 stop: int | None = None) -> np.ndarray:
     """(frames, latent_dim) float32 latents through ``keyframes`` (K, latent_dim) in order, at constant
     angular speed. ``loop``: the tour returns to the first keyframe, and the frame after the last would be
-    the first (so a looping GIF has no seam); otherwise the last frame is the last keyframe."""
+    the first (so a looping GIF has no seam); otherwise the last frame is the last keyframe.
+    ``start``/``stop``: only the latents of frames start..stop-1 of that walk (a long walk in pieces)."""
     keyframes = np.asarray(keyframes, np.float32)
     if frames < 1:
         raise DreamError(f"frames must be at least 1, got {frames}")
@@ -55,8 +57,9 @@ def walk_latents(keyframes: np.ndarray, frames: int, loop: bool = True) -> np.nd
     angles = np.arccos(np.clip(np.sum(unit[:-1] * unit[1:], axis=1), -1.0, 1.0))
     ends = np.concatenate([[0.0], np.cumsum(angles)])
     total = ends[-1]
-    positions = np.arange(frames) * total / (frames if loop else max(frames - 1, 1))
-    out = np.empty((frames, keyframes.shape[1]), np.float32)
+    stop = frames if stop is None else min(stop, frames)
+    positions = np.arange(start, stop) * total / (frames if loop else max(frames - 1, 1))
+    out = np.empty((len(positions), keyframes.shape[1]), np.float32)
     for i, position in enumerate(positions):
         segment = min(int(np.searchsorted(ends, position, side="right")) - 1, len(angles) - 1)
         t = (position - ends[segment]) / angles[segment] if angles[segment] > 0 else 0.0

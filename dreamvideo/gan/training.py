@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..declare import Options, option, split, take
 from ..errors import DreamError
 from . import checkpoint
@@ -43,9 +44,11 @@ class TrainOptions(Options):
 
     size: int = option(64, "picture side the GAN makes: 32, 64 or 128", "int", group=TRAINING, metavar="PX")
     epochs: int = option(50, "passes over the pictures in all, counting a resumed run's", "int", group=TRAINING,
-                         metavar="N")
-    batch_size: int = option(32, "pictures per step", "int", group=TRAINING, metavar="N")
-    latent_dim: int = option(100, "length of the latent vector", "int", group=TRAINING, metavar="N")
+                         maximum=limits.MAX_EPOCHS, metavar="N")
+    batch_size: int = option(32, "pictures per step", "int", group=TRAINING, maximum=limits.MAX_BATCH_SIZE,
+                             metavar="N")
+    latent_dim: int = option(100, "length of the latent vector", "int", group=TRAINING,
+                             maximum=limits.MAX_LATENT_DIM, metavar="N")
     seed: int = option(0, "random seed; same seed, same model", "seed")
     flip: bool = option(True, "augment with horizontal flips", "bool", group=TRAINING)
     quiet: bool = option(False, "no progress bar or messages", "bool", aliases=("-q",))
@@ -180,14 +183,25 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
     of the same settings, training resumes from it (up to ``epochs`` in all). Options: those of
     :class:`TrainOptions`.
     """
-    from ..media import check_output, write_image
-    from ..runtime import import_tensorflow
+    from ..media import check_output
+    from ..writeguard import check_outputs_apart, guarded_output, written_paths
 
     opts, = take(options, TrainOptions, what="gan train")
     output = str(output) if output is not None else default_model_path(image_dir)
     if Path(output).is_dir():
         raise DreamError(f"{output} is a folder: give a file name for the model, e.g. faces.gan")
     check_output(Path(output).with_suffix(".png"))  # the folder exists and is writable
+    reads = [("image folder", image_dir)]
+    check_outputs_apart(written_paths(samples_path(output), render_file=False, work_folder=False), reads)
+    with guarded_output(output, reads, render_file=False, work_folder=False):
+        return _train(image_dir, output, opts)
+
+
+def _train(image_dir, output: str, opts: TrainOptions) -> str:
+    """:func:`train` once its output is checked and locked."""
+    from ..media import write_image
+    from ..runtime import import_tensorflow
+
     images = load_images(image_dir, opts.size)
     if len(images) < opts.batch_size:
         logger.warning("only %d pictures in %s, fewer than a batch of %d: using batches of %d",

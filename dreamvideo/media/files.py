@@ -8,6 +8,7 @@ import glob
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Union
@@ -21,14 +22,58 @@ logger = logging.getLogger("dreamvideo.media")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def special_kind(mode: int) -> str | None:
+    """What a file of ``st_mode`` is when it is neither a regular file nor a folder ("a device", ...), else
+    None. Reading one would never end (/dev/zero, /dev/urandom), wait for a writer (a FIFO) or mislead."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def _status(path: PathLike):
+    """os.stat of an input (links followed), None if it does not exist; other OSErrors as DreamError."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise io_error(path, exc, "reading") from None
+    except ValueError:  # a NUL byte in the name
+        raise DreamError(f"{path!r}: not a usable file name") from None
+
+
+def regular_file(path: PathLike, what: str = "file") -> Path:
+    """The path of an existing regular file (links followed), else DreamError naming ``what`` ("guide
+    image", "model file") and the path: not found, a folder, or a device, pipe or socket."""
+    status = _status(path)
+    if status is None:
+        raise DreamError(f"{what} not found: {path}")
+    if stat.S_ISDIR(status.st_mode):
+        raise DreamError(f"{what} {path} is a folder, not a file")
+    kind = special_kind(status.st_mode)
+    if kind:
+        raise DreamError(f"{what} {path} is {kind}, not a regular file; give a file saved on disk")
+    return Path(path)
+
+
 def existing_file(path: PathLike) -> Path:
-    """The path of an input file that exists and is not empty, else DreamError."""
+    """The path of an input file that exists, is a regular file and is not empty, else DreamError."""
     p = Path(path)
-    if not p.exists():
+    status = _status(p)
+    if status is None:
         raise DreamError(f"{path}: file not found; check the path")
-    if p.is_dir():
+    if stat.S_ISDIR(status.st_mode):
         raise DreamError(f"{path}: is a folder, not a file; give an image or video file")
-    if p.stat().st_size == 0:
+    kind = special_kind(status.st_mode)
+    if kind:
+        raise DreamError(f"{path}: is {kind}, not a regular file; give an image or video file saved on disk")
+    if status.st_size == 0:
         raise DreamError(f"{path}: file is empty (0 bytes); re-export or copy it again")
     return p
 

@@ -16,6 +16,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from .. import limits
 from ..errors import DreamError
 from .files import PathLike, check_rgb_frame, existing_file, io_error, write_bytes_atomically
 from .rates import fit_size
@@ -24,8 +25,8 @@ logger = logging.getLogger("dreamvideo.media")
 
 #: Extensions read and written as single still images.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-#: Largest picture read, in pixels (about 8000x8000): decoding it and its conversions stays well under 2 GiB.
-MAX_PIXELS = 64_000_000
+#: Largest picture read, in pixels: :data:`dreamvideo.limits.MAX_PIXELS` (OpenCV's decoders hold it too).
+from ..limits import MAX_PIXELS  # noqa: E402
 
 
 def check_pixel_count(width: int, height: int, where: PathLike) -> None:
@@ -103,6 +104,10 @@ def read_image(path: PathLike) -> np.ndarray:
     size = _header_size(p)
     if size is not None:
         check_pixel_count(*size, path)
+    elif not limits.OPENCV_HOLDS_PIXEL_LIMIT:
+        raise DreamError(f"{path}: its picture size cannot be read before decoding, and OpenCV was loaded before "
+                         f"dreamvideo, so its decoders do not hold the {MAX_PIXELS:,}-pixel limit: import dreamvideo "
+                         "before cv2, or convert the picture to PNG")
     try:
         data = p.read_bytes()
     except OSError as exc:

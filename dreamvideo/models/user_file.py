@@ -20,8 +20,9 @@ def load(path: str):
     import_tensorflow()
     import keras
 
-    if not os.path.isfile(path):
-        raise DreamError(f"model file not found: {path}")
+    from ..media.files import regular_file
+
+    regular_file(path, "model file")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:
