@@ -132,21 +132,34 @@ class Dreamer:
             strips = strips.write(r, tf.transpose(strip.concat(), [1, 0, 2]))
         return tf.ensure_shape(strips.concat(), [None, None, 3])
 
-    def _gradient_graph(self, image, shift, weights):
+    def _whole_gradient(self, image, weights):
+        """Gradient of the objective over an image that fits in one tile: the tiled gradient's values, bit
+        for bit (the one tile is the whole image and its area fraction 1), without the tile loops, which
+        cost a second of tracing and a little time every step."""
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss = self._tile_loss(image, weights, tf.constant(1.0))
+        return tape.gradient(loss, image)
+
+    def _gradient_graph(self, image, shift, weights, tiled: bool = True):
         import tensorflow as tf
 
         self.trace_count += 1
         rolled = tf.roll(image, shift, axis=[0, 1])
-        return tf.roll(self._tiled_gradient(rolled, weights), -shift, axis=[0, 1])
+        gradient = self._tiled_gradient(rolled, weights) if tiled else self._whole_gradient(rolled, weights)
+        return tf.roll(gradient, -shift, axis=[0, 1])
 
-    def _step_fn(self, normalize: str, decorrelate: bool, range_limit: str):
-        """The traced step for one way of shaping it (each combination is traced once)."""
+    def _step_fn(self, normalize: str, decorrelate: bool, range_limit: str, tiled: bool = True):
+        """The traced step for one way of shaping it (each combination is traced once, the one-tile step
+        only for images that fit in a tile, the tiled one only for larger ones)."""
         import tensorflow as tf
 
-        key = (normalize, bool(decorrelate), range_limit)
+        key = (normalize, bool(decorrelate), range_limit, bool(tiled))
         if key not in self._step_fns:
             def step(image, step_size, shift, weights, strength):
-                gradient = self._gradient_graph(image, shift, weights)
+                gradient = self._gradient_graph(image, shift, weights, tiled)
                 update = step_size * strength * shape_gradient(gradient, normalize, decorrelate)
                 return limit_range(image, update, range_limit)
             self._step_fns[key] = tf.function(step, input_signature=self._step_spec)
@@ -211,7 +224,6 @@ class Dreamer:
         if dream_octaves is not None and not isinstance(dream_octaves, slice) and (
                 isinstance(dream_octaves, bool) or not isinstance(dream_octaves, (int, np.integer))):
             raise DreamError(f"dream octaves must be a whole number or a slice, got {dream_octaves!r}")
-        step_fn = self._step_fn(normalize, decorrelate, range_limit)
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3:
             raise DreamError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
@@ -235,6 +247,8 @@ class Dreamer:
             else:
                 scaled_strength = tf.image.resize(strength_full, size)
             current = start
+            step_fn = self._step_fn(normalize, decorrelate, range_limit,
+                                    tiled=len(tile_grid(size[0], size[1], self.tile_size)) > 1)
             for _ in range(steps):
                 shift = rng.integers(0, [size[0], size[1]], dtype=np.int32)
                 current = step_fn(current, step_t, tf.constant(shift), weights_t, scaled_strength)

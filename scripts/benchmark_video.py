@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dreamvideo  # noqa: E402
-from dreamvideo import media, motion, options, render, video  # noqa: E402
+from dreamvideo import cuts, media, motion, options, render, video  # noqa: E402
 from dreamvideo.options import DreamOptions  # noqa: E402
 from dreamvideo.steady import dream_strength  # noqa: E402
 
@@ -411,7 +411,8 @@ def instrumented(watch: Stopwatch):
 
     with contextlib.ExitStack() as stack:
         for name, _ in MOTION_PARTS:
-            stack.enter_context(mock.patch.object(motion, name, watch.timed(name, getattr(motion, name))))
+            module = cuts if name == "is_scene_cut" else motion  # the cut test lives in cuts.py
+            stack.enter_context(mock.patch.object(module, name, watch.timed(name, getattr(module, name))))
         stack.enter_context(mock.patch.object(video, "dream_frame", watch.timed("kernel", video.dream_frame)))
         stack.enter_context(mock.patch.object(render.FrameStore, "save",
                                               watch.timed("scratch PNGs", render.FrameStore.save)))

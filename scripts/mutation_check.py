@@ -89,6 +89,11 @@ BREAKAGES = [
     b("style-alone-keeps-the-default-model", "dreamvideo/options.py",
       "        return STYLE_MODEL\n", "        return DEFAULT_MODEL\n",
       "tests/test_mobilenet_v1.py::test_a_style_that_leads_alone_is_painted_with_vgg16_unless_a_model_is_named"),
+    # -- the kernel's one-tile step (no tile loops for an image that fits in one tile)
+    b("one-tile-step-for-every-size", "dreamvideo/kernel.py",
+      "tiled=len(tile_grid(size[0], size[1], self.tile_size)) > 1)", "tiled=False)",
+      "tests/test_kernel.py::test_a_dream_larger_than_a_tile_is_computed_tile_by_tile",
+      why="images larger than --tile-size dreamed whole: memory no longer bounded by the tile"),
     # -- old render files (they name vgg16 and record the old defaults) render again as they did
     b("vgg16-auto-precision-float32", "dreamvideo/models/registry.py",
       "    auto_bfloat16: bool = True\n", "    auto_bfloat16: bool = False\n",

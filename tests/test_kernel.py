@@ -56,6 +56,29 @@ def test_tiled_and_untiled_gradients_agree_away_from_tile_borders(tiny_model_fil
     assert not np.allclose(tiled[~far], whole[~far], rtol=1e-4, atol=1e-6 * np.abs(whole).max())
 
 
+def test_the_one_tile_step_gives_the_tiled_steps_values_bit_for_bit(tiny_model_file, random_image):
+    import tensorflow as tf
+
+    objective = layers("conv2", "conv3:0.5")
+    dreamer = Dreamer(load_model(tiny_model_file, objective.layers, "float32"), objective, tile_size=64)
+    image = tf.constant(random_image(48, 64).astype(np.float32))
+    arguments = (tf.constant(2.0), tf.constant([5, 9], tf.int32), tf.constant([1.0, 0.5]), tf.ones([48, 64, 1]))
+    tiled = dreamer._step_fn("mean", True, "soft", tiled=True)(image, *arguments).numpy()
+    whole = dreamer._step_fn("mean", True, "soft", tiled=False)(image, *arguments).numpy()
+    assert np.abs(tiled - image.numpy()).max() > 0.5  # the step moved the picture
+    np.testing.assert_array_equal(whole, tiled)
+
+
+def test_a_dream_larger_than_a_tile_is_computed_tile_by_tile(tiny_model_file, random_image):
+    objective = layers("conv3")
+    model = load_model(tiny_model_file, objective.layers, "float32")
+    image = random_image(64, 64)
+    one_tile = Dreamer(model, objective, tile_size=64).dream(image, octaves=1, steps=3, seed=1)
+    four_tiles = Dreamer(model, objective, tile_size=32).dream(image, octaves=1, steps=3, seed=1)
+    # The tiles see no context across their seams, so the steps differ there.
+    assert np.abs(four_tiles - one_tile).max() > 0.5
+
+
 def test_seed_makes_runs_reproducible(tiny_dreamer, random_image):
     image = random_image()
     a = tiny_dreamer.dream(image, octaves=2, steps=3, seed=7)
