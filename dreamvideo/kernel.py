@@ -162,7 +162,9 @@ class Dreamer:
                 gradient = self._gradient_graph(image, shift, weights, tiled)
                 update = step_size * strength * shape_gradient(gradient, normalize, decorrelate)
                 return limit_range(image, update, range_limit)
-            self._step_fns[key] = tf.function(step, input_signature=self._step_spec)
+            # The one-tile step has no loops or branches on tensors, so AutoGraph (which rewrites the Python
+            # of every function it calls, a second of tracing) has nothing to convert in it.
+            self._step_fns[key] = tf.function(step, input_signature=self._step_spec, autograph=tiled)
         return self._step_fns[key]
 
     def _loss_graph(self, image, weights):
