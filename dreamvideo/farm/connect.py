@@ -1,5 +1,6 @@
 """Ray for a render farm: imported only here, on the loopback address for a local farm, or joined to a
-running cluster; shut down by whoever started it."""
+running cluster; shut down by whoever started it. A local farm's processes are ended with its driver, even
+a killed one, by :mod:`.watchdog`."""
 
 from __future__ import annotations
 
@@ -73,9 +74,19 @@ def connected(farm: FarmOptions):
     # Ray's own notices (start-up, token files) are not for our users; its errors still show.
     common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                   configure_logging=True)
+    guard = None
     if farm.workers is not None:
-        ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
-                 object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+        from . import watchdog
+
+        # Ray's agents outlive a killed driver by minutes: the watchdog ends them within a second.
+        guard = watchdog.start()
+        try:
+            ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+        except BaseException:
+            if guard is not None:
+                guard.close()
+            raise
     else:
         _check_reachable(ray, str(farm.ray_address))
         try:
@@ -86,6 +97,8 @@ def connected(farm: FarmOptions):
         yield ray
     finally:
         ray.shutdown()
+        if guard is not None:
+            guard.close()  # after the shutdown: it kills whatever of this Ray is still running
 
 
 def threads_per_worker(farm: FarmOptions) -> int:
