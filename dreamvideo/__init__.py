@@ -7,7 +7,7 @@ The package, from the top down (a module imports only from below itself):
 
     api.py          the façade: one call per job (every CLI command is one call)
     cli/            argparse: flags made from the option declarations, one module per command family
-    farm/           Ray: plan (segments), connect, worker, driver
+    farm/           Ray: plan (segments), connect, watchdog, worker, driver
     video.py, zoom.py, still.py   the recipes: how a frame is carried and dreamed, as a render.Job
     restoration.py  the restore recipe: fill.py (flow-guided fill), dust.py, deflicker.py, restore_still.py (DIP)
     render.py       the frame loop, run(job), the work folder (resume)

@@ -1,6 +1,7 @@
 """Render farm: segments of any job mapped onto Ray workers; the driver owns the output.
 
-``plan`` cuts a render into segments, ``connect`` starts or joins Ray, ``worker`` is what a task runs,
+``plan`` cuts a render into segments, ``connect`` starts or joins Ray (``watchdog`` ends a local one with
+its driver), ``worker`` is what a task runs,
 ``driver`` sends the tasks out and writes what comes back (see its docstring for how seams are made).
 """
 
