@@ -17,7 +17,8 @@ Printed (nothing is asserted; each target beside its figure):
   the other pairs. Target <= 1.5x. Dream strength (mean |output - input|, grey levels) over the 3 frames
   after each seam against the 3 before it. Target within 10%.
 - **Projected farm.** Wall time of a 5-minute 1080p 30 fps clip on 1, 8 and 32 workers, from the measured
-  per-frame time and the segment plan; its assumptions are printed with it.
+  per-frame time and the segment plan; its assumptions are printed with it. Then the projected cost of one
+  minute of 1080p at 30 fps: CPU hours, minutes on this machine's cores, minutes on 8 Ray workers.
 
 ``--sweep`` renders the clip with several --warmup/--overlap pairs and prints the seam figures of each
 (how the defaults were chosen). The machine may be shared: wall times are noisy; the single and farm runs
@@ -222,6 +223,15 @@ def main(argv=None) -> int:
         hours = busiest * per_frame_hd / 3600
         print(f"  {workers:2d} workers: segment {segment:3d}, {len(plan):3d} segments, overhead "
               f"{farm.dreamed_per_written(plan):.3f}, busiest worker {busiest:5d} frames -> {hours:6.1f} h")
+    minute = 60 * 30
+    segment = farm.auto_segment(minute, 8, FARM_OVERLAP)
+    plan = farm.plan_segments(minute, segment, FARM_WARMUP, FARM_OVERLAP)
+    busiest = makespan([s.stop - s.begin for s in plan], 8)
+    print(f"\nProjected cost of one minute of 1080p at 30 fps ({minute} frames), same assumptions: "
+          f"{minute * per_frame_hd / 3600:.2f} CPU h; {minute * per_frame_hd / cores / 60:.0f} min on these {cores} "
+          f"cores (one process, {cores} threads); {busiest * per_frame_hd / 60:.0f} min on 8 Ray workers of one "
+          f"core each (segment {segment}, {farm.dreamed_per_written(plan):.3f} frames dreamed per frame written, "
+          f"busiest worker {busiest} frames)")
     return 0
 
 

@@ -167,6 +167,10 @@ MECHANISMS = {
     "steady": dict(steady=1.0),
     "steady50": dict(steady=0.5),
     "steady25": dict(steady=0.25),
+    "anchor25": dict(anchor=0.25),
+    "anchor0": dict(anchor=0.0),
+    "carried1": dict(carried_steps=1),
+    "carried2": dict(carried_steps=2),
     # the defaults of the first half of issue 9, before --steady and two carried octaves
     "issue9": dict(range_limit="soft", decorrelate=True, carried_octaves=None, anchor=0.5),
 }
@@ -180,17 +184,18 @@ WINDOW = 40
 
 
 def variant_settings(name: str) -> dict:
-    """The keyword arguments of a variant (see MECHANISMS): full settings, not a difference."""
-    if name == "default":
-        return {}
-    settings = dict(OLD_DEFAULTS)
-    for part in name.split("+"):
+    """The keyword arguments of a variant (see MECHANISMS): full settings over the old defaults, or, for
+    "default+...", only the mechanisms named, over the current defaults."""
+    parts = name.split("+")
+    settings = {} if parts[0] == "default" else dict(OLD_DEFAULTS)
+    for part in parts[1:] if parts[0] == "default" else parts:
         settings.update(MECHANISMS[part])
     return settings
 
 
 def variant_name(text: str) -> str:
-    if text != "default" and not all(part in MECHANISMS for part in text.split("+")):
+    parts = text.split("+")
+    if not all(part in MECHANISMS for part in (parts[1:] if parts[0] == "default" else parts)):
         raise argparse.ArgumentTypeError(f"unknown variant {text!r}: 'default', or mechanisms joined by '+' "
                                          f"from {', '.join(MECHANISMS)}")
     return text
@@ -579,8 +584,9 @@ def parse_args(argv):
                         help="'generated', a file name in ../shared/media/clips, a path, or 'real' for every "
                              f"real clip; repeatable (default: {', '.join(DEFAULT_CLIPS)})")
     parser.add_argument("--variant", action="append", type=variant_name,
-                        help="settings to measure, repeatable (default: old and default): 'default' or mechanisms "
-                             "joined by '+': " + "; ".join(f"{k}: {v}" for k, v in MECHANISMS.items() if v))
+                        help="settings to measure, repeatable (default: old and default): 'default', mechanisms "
+                             "joined by '+' over the old defaults, or 'default+' and mechanisms over the current "
+                             "ones: " + "; ".join(f"{k}: {v}" for k, v in MECHANISMS.items() if v))
     parser.add_argument("--max-side", type=int, default=256, help="frame size of the comparison (default 256)")
     parser.add_argument("--frames", type=int, default=30, help="frames per clip (default 30)")
     parser.add_argument("--naive-frames", type=int, default=6, help="frames of each naive render (default 6)")
