@@ -34,7 +34,9 @@ RESTORE = "restoration"
 # A carried frame already holds the dream: this share of --steps keeps it alive (see --carried-steps).
 # Each frame keeps blend * weight of the previous dream and adds these few steps; scripts/benchmark_video.py
 # measures how strong the carried dream settles with it (at the defaults, 0.9-1.0x an independent dream).
-VIDEO_CARRIED_SHARE = 0.2
+# 10%: one step of mobilenet_v1's default 10 (VGG16's 6 steps at 20% were one step too). At 20% (two steps) a
+# carried frame cost 9.4-12.3% of a naive one at 256 px on three of the shared clips (target 10%); at 10%, 5.5-7.5%.
+VIDEO_CARRIED_SHARE = 0.1
 # Each zoom frame must invent new detail where the picture was magnified: a larger share than a video's.
 ZOOM_CARRIED_SHARE = 0.3
 
@@ -215,7 +217,10 @@ class CarryOptions(Options):
         "to the carried frame: the full size costs most and the carried dream already holds its fine detail, the "
         "smallest octaves its coarse shapes; 'all' dreams every octave, the full size included", "int_or_all",
         nullable=True, maximum=limits.MAX_OCTAVES, group=VIDEO, metavar="N")
-    anchor: float = option(0.5, "0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) "
+    # 0 since mobilenet_v1 became the default (scripts/benchmark_video.py, 256 px, 2 Dec 2026): giving half the
+    # coarse changes back made its dream flicker on static shots (test.webm: E_warp 3.3x the input's own,
+    # target 2x; 1.7x without), while --steady alone keeps the dream's chroma within 5% over 400 frames.
+    anchor: float = option(0.0, "0..1: share of the carried dream's coarse changes (blur of 1/16 of the frame) "
                            "given back to the new source frame each frame, so colour casts do not build up",
                            "number", minimum=0.0, maximum=1.0, group=VIDEO, metavar="X")
     colour_match: float = option(0.0, "0..1: pull each dreamed frame's CIELAB mean and spread toward its source "

@@ -153,7 +153,7 @@ def render_variant(name: str, start: Path, folder: Path, settings: dict, keep: b
 def warm_up(dream_settings: dict) -> float:
     """Build the model and trace the kernel once, so no render's timing includes them; seconds taken."""
     start = time.perf_counter()
-    from dreamvideo.api import dream_frame
+    from dreamvideo.dreaming import dream_frame
 
     options = DreamOptions(**{k: v for k, v in dream_settings.items() if k in DreamOptions.__dataclass_fields__})
     dreamer = make_dreamer(options)

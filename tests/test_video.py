@@ -210,8 +210,8 @@ def test_carried_frames_use_fewer_steps_and_a_scene_cut_starts_afresh(cli, tmp_p
 
     monkeypatch.setattr(video, "dream_frame", record_octaves)
     assert cli(path, "-o", f"{tmp_path}/out/", *tiny_args, "--steps", "10").code == 0
-    # None: the full --steps; carried frames get 20% of 10 (--carried-steps unset).
-    expected = {i: (None if i in (0, cut_at) else 2) for i in range(12)}
+    # None: the full --steps; carried frames get 10% of 10 (--carried-steps unset).
+    expected = {i: (None if i in (0, cut_at) else 1) for i in range(12)}
     assert dict(calls) == expected and len(calls) == 12
     # Carried frames dream the two octaves just below the full size; fresh ones all of them (None).
     assert octaves == {i: (None if i in (0, cut_at) else slice(-3, -1)) for i in range(12)}
