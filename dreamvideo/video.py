@@ -58,6 +58,8 @@ def parse_time(value, fps, name: str) -> int | None:
                 raise DreamError(f"{name} {value!r} is negative")
             limits.check_seconds(name, seconds, value)
             frame = int(round(seconds * float(fps)))
+    except DreamError:  # a ValueError too: the limit's own message, not "not a time"
+        raise
     except ValueError:
         raise DreamError(f"{name} {limits.shown(value)} is not a time: give seconds (12.5) or a frame number "
                          "(300f)") from None

@@ -1,7 +1,9 @@
 """Render files are untrusted data: a seeded fuzz of the samples' render files and of option values.
 
 Every case must end in a clean success or a one-line DreamError (exit 2) within seconds, and write nothing
-outside the render file's folder. The dream kernel is replaced by the identity (no TensorFlow): what is
+outside the render file's folder; a case holding a value beyond a limit of dreamvideo/limits.py (by a table
+written from that module, not from the checks) must be refused, and each limit just past it is refused with
+the limit named. The dream kernel is replaced by the identity (no TensorFlow): what is
 tested is everything around it (loading, checks, paths, outputs, sinks, work folders).
 """
 
@@ -23,8 +25,8 @@ from dreamvideo.errors import DreamError
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SEED = 21
 LOADER_CASES = 400
-RENDER_CASES = 60
-OPTION_CASES = 60
+RENDER_CASES = 200
+OPTION_CASES = 200
 CASE_SECONDS = 20
 
 
@@ -191,6 +193,67 @@ def check_untouched(world, before_outside, case):
     assert {p.name for p in world["root"].iterdir()} == {"project", "outside", "cwd"}, f"case {case}"
 
 
+# -- what the limits say must be refused ---------------------------------------------------------------
+
+
+def _limit_table() -> dict:
+    """Option name -> (least, most) allowed, written from dreamvideo.limits (and the README's 0..1 shares), not
+    from the option declarations under test: a declaration that loses its bound is caught by the fuzz."""
+    from dreamvideo import limits as L
+
+    share = (0.0, 1.0)
+    table = {name: (1, L.MAX_STEPS) for name in ("steps", "carried_steps", "prior_steps")}
+    table.update({name: (1, L.MAX_OCTAVES) for name in ("octaves", "carried_octaves")})
+    table.update({name: (1, L.MAX_SIDE) for name in ("max_side", "tile_size")})
+    table.update({name: (-L.MAX_WEIGHT, L.MAX_WEIGHT) for name in ("guide_weight", "style_weight", "tv")})
+    table.update({name: share for name in ("blend", "anchor", "colour_match", "steady")})
+    table.update({name: (-L.MAX_TRANSLATE, L.MAX_TRANSLATE) for name in ("translate_x", "translate_y")})
+    table.update({name: (-L.MAX_CENTER, L.MAX_CENTER) for name in ("center_x", "center_y")})
+    table.update(octave_scale=(1.0, L.MAX_OCTAVE_SCALE), step_size=(0.0, L.MAX_STEP_SIZE), frames=(1, L.MAX_FRAMES),
+                 workers=(1, L.MAX_WORKERS), seed=(0, L.MAX_SEED), fps=(L.MIN_FPS, L.MAX_FPS),
+                 angle=(-L.MAX_ANGLE, L.MAX_ANGLE), quality=(0, 51))
+    return table
+
+
+def beyond_limits(key: str, value) -> str | None:
+    """Why ``value`` for option ``key`` (a render-file key or a flag) must be refused by its limit; None when the
+    table alone does not settle it (not a plain number, a keyframe string, an option without a limit)."""
+    from fractions import Fraction
+
+    bounds = _limit_table().get(key.lstrip("-").replace("-", "_"))
+    if bounds is None or isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        number = Fraction(int(value))  # exact: 2**63 is not 2**63 - 1
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if number != number or number in (float("inf"), -float("inf")):
+            return f"{key} {value!r} is not finite"
+        number = Fraction(number)
+    low, high = bounds
+    if number > Fraction(high):
+        return f"{key} {value!r} above {high}"
+    if number < Fraction(low):
+        return f"{key} {value!r} below {low}"
+    return None
+
+
+def test_the_limit_oracle_agrees_with_the_limits_module():
+    """beyond_limits (the fuzz's oracle) is itself right on values whose answer is known."""
+    from dreamvideo import limits
+
+    assert beyond_limits("steps", limits.MAX_STEPS + 1) and not beyond_limits("steps", limits.MAX_STEPS)
+    assert beyond_limits("--octaves", "1e308") and beyond_limits("octaves", 10**30) and beyond_limits("tile_size", -5)
+    assert beyond_limits("seed", -1) and beyond_limits("seed", 2**63) and not beyond_limits("seed", 2**63 - 1)
+    assert beyond_limits("--fps", "1e-308") and beyond_limits("fps", "nan") and not beyond_limits("fps", "30000/1001")
+    assert beyond_limits("step_size", "inf") and beyond_limits("--workers", "9" * 20)
+    assert not beyond_limits("steps", "0:(1), 10:(2)") and not beyond_limits("model", 1e308)
+    assert beyond_limits("blend", 1.5) and not beyond_limits("blend", 1) and beyond_limits("angle", -361)
+
+
 # -- the fuzz --------------------------------------------------------------------------------------
 
 
@@ -221,17 +284,24 @@ def test_render_fuzz_succeeds_or_fails_cleanly_inside_its_folder(world, no_kerne
     before = snapshot(world["outside"])
     commands = sorted(world["bases"])
     outcomes = {0: 0, 2: 0}
+    refused_beyond = 0
     for case in range(RENDER_CASES):
         document = mutate(world["bases"][commands[case % len(commands)]], rng, world)
         path = write_case(world, document, case)
         with deadline(CASE_SECONDS, case):
             code, stderr = run(["render", str(path), "-q"], world["cwd"])
         check_clean(code, stderr, case)
+        options = document.get("options") if isinstance(document.get("options"), dict) else {}
+        beyond = [why for key, value in options.items() if (why := beyond_limits(key, value))]
+        if beyond:
+            assert code == 2, f"case {case}: {beyond[0]} was not refused"
+            refused_beyond += 1
         outcomes[code] += 1
         check_untouched(world, before, case)
         for name, data in inputs.items():
             assert (project / name).read_bytes() == data, f"case {case} changed the input {name}"
     assert outcomes[2] > 0  # the mutations do reach the checks
+    assert refused_beyond >= RENDER_CASES // 20  # and out-of-limit values are among them (15 of 200 here)
 
 
 def test_unmutated_render_files_render(world, no_kernel):
@@ -263,6 +333,7 @@ def test_option_value_fuzz(world, no_kernel):
     rng = random.Random(SEED + 2)
     project = world["project"]
     before = snapshot(world["outside"])
+    refused_beyond = 0
     for case in range(OPTION_CASES):
         command = rng.choice(sorted(OPTION_FLAGS))
         flag = rng.choice(OPTION_FLAGS["still"] + OPTION_FLAGS[command])
@@ -277,7 +348,51 @@ def test_option_value_fuzz(world, no_kernel):
         with deadline(CASE_SECONDS, case):
             code, stderr = run(argv, project)
         check_clean(code, stderr, f"{case} {argv}")
+        why = beyond_limits(flag, value)
+        if why:
+            assert code == 2, f"case {case} {argv}: {why} was not refused"
+            refused_beyond += 1
         assert snapshot(world["outside"]) == before, f"case {case} {argv} wrote outside"
         for leftover in project.glob(".*"):
             if leftover.name != "link":
                 shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+    assert refused_beyond >= OPTION_CASES // 10
+
+
+# Each limit of dreamvideo/limits.py, just past it, on the command line: refused with the limit named.
+LIMIT_CASES = [
+    (["coffee.png"], "--steps", "10001", "at most 10000"),
+    (["coffee.png"], "--steps", "0:(1e19)", "at most 10000"),
+    (["coffee.png"], "--octaves", "33", "at most 32"),
+    (["coffee.png"], "--octave-scale", "17", "at most 16"),
+    (["coffee.png"], "--step-size", "256", "at most 255"),
+    (["coffee.png"], "--guide-weight", "1e7", "at most 1e+06"),
+    (["coffee.png"], "--max-side", "16385", "at most 16,384"),
+    (["coffee.png"], "--tile-size", "16385", "at most 16,384"),
+    (["coffee.png"], "--workers", "257", "at most 256"),
+    (["coffee.png"], "--seed", str(2**63), "limit of 9,223,372,036,854,775,807"),
+    (["coffee.png"], "--seed", "-1", "at least 0"),
+    (["coffee.png"], "--layer", "block4_conv3/65536", "limit of 65,535"),
+    (["coffee.png"], "--layer", "block4_conv3/5-1000000000", "limit of 65,535"),
+    (["coffee.png"], "--steps", "0:(1), " + "1" * 41 + ":(2)", "limit of 1,000,000 frames"),
+    (["coffee.png"], "--step-size", "1 + " + "1" * 41, "longer than 40 characters"),
+    (["coffee_pan.mp4"], "--carried-steps", "10001", "at most 10000"),
+    (["coffee_pan.mp4"], "--fps", "1001", "outside 0.1-1000"),
+    (["coffee_pan.mp4"], "--start", "3600001", "3,600,000 seconds"),
+    (["zoom", "coffee.png"], "--frames", "1000001", "at most 1,000,000"),
+    (["zoom", "coffee.png"], "--fps", "0.05", "outside 0.1-1000"),
+    (["zoom", "coffee.png"], "--zoom", "17", "at most 16"),
+    (["zoom", "coffee.png"], "--angle", "361", "at most 360"),
+    (["zoom"], "--size", "16385x16", "limit of 16,384"),
+    (["zoom"], "--size", "10000x10000", "limit of 64,000,000"),
+]
+
+
+@pytest.mark.parametrize("head, flag, value, named", LIMIT_CASES, ids=[f"{c[1]}={c[2][:20]}" for c in LIMIT_CASES])
+def test_a_value_just_past_a_limit_is_refused_naming_the_limit(world, no_kernel, head, flag, value, named):
+    project = world["project"]
+    output = "z.gif" if head[0] == "zoom" else "o.png" if head[0].endswith(".png") else "o.gif"
+    code, stderr = run([*head, flag, value, "-q", "-o", output], project)
+    check_clean(code, stderr, flag)
+    assert code == 2 and named in stderr, stderr
+    assert not (project / output).exists()

@@ -59,11 +59,20 @@ def check_output(output: PathLike, input: PathLike | None = None, animated: bool
         raise DreamError(f"{output}: cannot write into folder {writable} (read-only?); check its permissions")
     if input is not None:
         same = out.resolve() == Path(input).resolve()
-        if not same and out.exists() and Path(input).exists():
+        if not same and _exists(out) and _exists(input):
             same = os.path.samefile(out, input)
         if same:
             raise DreamError(f"{output}: is the input file itself; choose another output name")
     return kind
+
+
+def _exists(path: PathLike) -> bool:
+    """os.path.exists, and False for a name the system refuses (too long): the input's own check names it."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def check_animation_output(output: PathLike, input: PathLike | None, what: str) -> str:  # noqa: A002
