@@ -369,7 +369,7 @@ def from_dicts(items: Sequence[dict]) -> Objective:
                 isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in channels)):
             raise DreamError(f"objective term {number} ({kind}): 'channels' must be a list of channel numbers, "
                              f"got {limits.shown(channels)}")
-        if (kind in ("guide", "style")) != isinstance(image, str):
+        if not (isinstance(image, str) if kind in ("guide", "style") else image is None):
             raise DreamError(f"objective term {number} ({kind}): 'image' must be "
                              f"{'the path of an image' if kind in ('guide', 'style') else 'absent'}, got {limits.shown(image)}")
         terms.append(Term(kind, tuple(item.get("layers", ())), tuple(channels) if channels else None,

@@ -118,8 +118,9 @@ class DreamOptions(Options):
     def __post_init__(self):
         if self.model is None:
             self.model = default_model(self.style, self.guide, self.layer)
-        if self.model not in REGISTRY and not is_model_file(str(self.model)):
-            raise DreamError(f"unknown model {self.model!r}: choose one of {', '.join(REGISTRY)} "
+        if not isinstance(self.model, (str, os.PathLike)) or (self.model not in REGISTRY
+                                                              and not is_model_file(str(self.model))):
+            raise DreamError(f"unknown model {limits.shown(self.model)}: choose one of {', '.join(REGISTRY)} "
                              "or give the path of a .keras model file")
         super().__post_init__()
         self.objective = build_objective(self)

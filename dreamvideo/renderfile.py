@@ -120,7 +120,7 @@ def read_render_file(path: str | os.PathLike, allow_outside: bool = False) -> tu
         if isinstance(value, str) and len(value) > limits.MAX_SCHEDULE_CHARS:
             raise DreamError(f"{path}: key 'options.{key}' is {len(value):,} characters long, above the limit of "
                              f"{limits.MAX_SCHEDULE_CHARS:,}")
-        is_path = key in PATH_OPTIONS or (key == "model" and value not in REGISTRY)  # a model file is a path too
+        is_path = key in PATH_OPTIONS or (key == "model" and isinstance(value, str) and value not in REGISTRY)  # a model file is a path too
         resolved[key] = str(folder / value) if is_path and isinstance(value, str) else value
     for key in ("input", "output"):
         value = document.get(key)

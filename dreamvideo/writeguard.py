@@ -50,6 +50,14 @@ def _identity(path: Path):
     return (status.st_dev, status.st_ino)
 
 
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir, and False for a name the system refuses (too long): the reader's own check names it."""
+    try:
+        return os.path.isdir(path)
+    except (OSError, ValueError):
+        return False
+
+
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -95,7 +103,7 @@ def check_outputs_apart(outputs: Iterable[tuple[str, object]], inputs: Iterable[
         identity = _identity(real)
         for in_what, in_path, in_real, in_identity in readers:
             same = real == in_real or (identity is not None and identity == in_identity)
-            inside = in_real.is_dir() and _within(real, in_real)  # e.g. a model written into its pictures
+            inside = _is_dir(in_real) and _within(real, in_real)  # e.g. a model written into its pictures
             if same or _within(in_real, real) or inside:
                 where = "is" if same else "lies in" if inside else "holds"
                 raise DreamError(f"the {out_what} {out_path} {where} the {in_what} {in_path}, which this render "
