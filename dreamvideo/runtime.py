@@ -67,6 +67,26 @@ def use_threads(threads: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def op_determinism():
+    """TensorFlow's op determinism on while the block runs (GAN training: an exact resume), then as before.
+
+    It is a process-wide switch; left on, every dream after a training in the same process (``gan animate``,
+    a script, the studio) would run other kernels than the same dream in a fresh process. Measured on this
+    version (tests/test_gan.py): dreams with it on, off, and off again after it was on gave identical pixels;
+    scoping it keeps that true whatever a later TensorFlow changes.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = tf_config.is_op_determinism_enabled()
+    tf_config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            tf_config.disable_op_determinism()
+
+
 def resolve_compute_dtype(precision: str) -> str:
     """Map the user's ``precision`` ("auto", "float32", "bfloat16") to a Keras dtype policy name."""
     if precision not in PRECISIONS:

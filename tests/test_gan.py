@@ -392,3 +392,17 @@ def test_import_dreamvideo_does_not_import_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert done.stdout.strip() == "False", done.stderr
+
+
+
+def test_training_leaves_op_determinism_as_it_found_it(model_file):
+    """Training (the model_file fixture trained in this process) turns TensorFlow's op determinism on for an
+    exact resume, then off again: a dream after it runs the kernels the same dream runs in a fresh process."""
+    from tensorflow.python.framework import config as tf_config
+
+    from dreamvideo.runtime import op_determinism
+
+    assert not tf_config.is_op_determinism_enabled()
+    with op_determinism():
+        assert tf_config.is_op_determinism_enabled()
+    assert not tf_config.is_op_determinism_enabled()

@@ -199,7 +199,6 @@ def train(image_dir: str | os.PathLike, output: str | os.PathLike | None = None,
 
 def _train(image_dir, output: str, opts: TrainOptions) -> str:
     """:func:`train` once its output is checked and locked."""
-    from ..media import write_image
     from ..runtime import import_tensorflow
 
     images = load_images(image_dir, opts.size)
@@ -224,8 +223,17 @@ def _train(image_dir, output: str, opts: TrainOptions) -> str:
                              "give another output (or delete it) to start over")
         previous = (meta, weights)
 
-    tf = import_tensorflow()
-    tf.config.experimental.enable_op_determinism()
+    from ..runtime import op_determinism
+
+    import_tensorflow()
+    with op_determinism():
+        return _train_loop(opts, output, images, fingerprint, previous)
+
+
+def _train_loop(opts: TrainOptions, output: str, images, fingerprint: str, previous) -> str:
+    """The epochs of :func:`train` (under TensorFlow's op determinism: a resumed run ends at the same model)."""
+    from ..media import write_image
+
     trainer = Trainer(opts)
     epoch = step = 0
     if previous is not None:
