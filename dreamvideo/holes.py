@@ -151,6 +151,10 @@ class PairFlow:
     forward_weight: np.ndarray
     backward_weight: np.ndarray
     cut: bool
+    # How uncertain each flow is, (H, W) float32 pixels a frame: inside a hole, the spread of the flow around
+    # it that the hole was filled from (0 where the flow was measured); None without a hole.
+    forward_doubt: np.ndarray | None = None
+    backward_doubt: np.ndarray | None = None
 
 
 def raw_flows(previous: np.ndarray, current: np.ndarray, previous_hole=None, current_hole=None, *,
@@ -172,18 +176,28 @@ def raw_flows(previous: np.ndarray, current: np.ndarray, previous_hole=None, cur
 def complete_flows(forward: np.ndarray, backward: np.ndarray, previous_hole, current_hole, cut: bool = False
                    ) -> PairFlow:
     """Replace each flow inside its own frame's hole (grown by FLOW_MARGIN) by the surroundings' flow,
-    filled in smoothly, and judge both with the forward-backward check. Holes: (H, W) bool or None."""
-    flows = []
+    filled in smoothly, and judge both with the forward-backward check. Holes: (H, W) bool or None.
+
+    Each filled flow's doubt is the spread (the standard deviation's length) of the flow it was filled from,
+    filled in the same way: 0 where the surroundings move together, large where a motion boundary meets the
+    hole and the hidden part's motion is anybody's guess."""
+    flows, doubts = [], []
     for flow, hole in ((forward, previous_hole), (backward, current_hole)):
+        doubt = None
         if hole is not None and hole.any():
-            flow = fill_smooth(flow, ~grow_mask(hole, FLOW_MARGIN))
+            known = ~grow_mask(hole, FLOW_MARGIN)
+            filled = fill_smooth(np.concatenate([flow, np.square(flow)], axis=2), known)
+            flow = filled[..., :2]
+            doubt = np.sqrt(np.maximum(filled[..., 2:] - np.square(flow), 0.0).sum(axis=2))
+            doubt[known] = 0.0
         flows.append(flow)
+        doubts.append(doubt)
     forward, backward = flows
     # Judged on smoothed flows: DIS's noise on smooth texture fails the motion-boundary test on a tenth of the
     # pixels of a plain pan, and a refused step sends a pixel that was seen to a guess.
     smooth = [cv2.GaussianBlur(flow, (0, 0), cuts.CONSISTENCY_FLOW_SIGMA) for flow in (forward, backward)]
     return PairFlow(forward, backward, motion.consistency_weight(*smooth, frame="previous", soft_edge=0),
-                    motion.consistency_weight(*smooth, frame="current", soft_edge=0), cut)
+                    motion.consistency_weight(*smooth, frame="current", soft_edge=0), cut, *doubts)
 
 
 # ------------------------------------------------------------------------------------------ the window
