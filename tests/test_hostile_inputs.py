@@ -276,13 +276,19 @@ def test_a_program_that_loaded_opencv_first_still_never_decodes_past_the_limit(t
     _hdr(small, 300, 200)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import cv2; import dreamvideo; from dreamvideo import media\n"
             "print(media.read_image(sys.argv[3]).shape)\n"
-            "try:\n    media.read_image(sys.argv[2])\nexcept dreamvideo.DreamError as exc:\n    print(exc)")
+            "for name in sys.argv[2], sys.argv[4]:\n    try:\n        media.read_image(name)\n"
+            "    except dreamvideo.DreamError as exc:\n        print(exc)")
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
     picture = tmp_path / "p.png"
     from dreamvideo import media
 
     media.write_image(picture, np.zeros((8, 8, 3), np.uint8))
-    out = subprocess.run([sys.executable, "-c", code, str(ROOT), str(small), str(picture)], capture_output=True,
-                         text=True, timeout=120, env=env)
+    text = tmp_path / "notes.png"
+    text.write_text("this is not a picture\n")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT), str(small), str(picture), str(text)],
+                         capture_output=True, text=True, timeout=120, env=env)
     assert "(8, 8, 3)" in out.stdout, out.stderr  # a picture whose header Pillow reads is read as ever
-    assert "OpenCV was loaded before dreamvideo" in out.stdout, out.stdout + out.stderr
+    assert f"{small}: its picture size cannot be read before decoding, and OpenCV was loaded before dreamvideo" \
+        in out.stdout, out.stdout + out.stderr
+    # a file no OpenCV decoder claims is no picture at all, and is named as such
+    assert f"{text}: not an image OpenCV can read" in out.stdout, out.stdout + out.stderr

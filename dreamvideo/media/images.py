@@ -91,6 +91,14 @@ def _header_size(path: PathLike) -> Optional[tuple[int, int]]:
         return None
 
 
+def _opencv_claims(path: Path) -> bool:
+    """Whether one of OpenCV's decoders recognises the file by its signature (no pixels are decoded)."""
+    try:
+        return bool(cv2.haveImageReader(str(path)))
+    except (cv2.error, UnicodeError):
+        return True
+
+
 def read_image(path: PathLike) -> np.ndarray:
     """Read a still image as uint8 (H, W, 3) RGB, values 0-255.
 
@@ -104,7 +112,7 @@ def read_image(path: PathLike) -> np.ndarray:
     size = _header_size(p)
     if size is not None:
         check_pixel_count(*size, path)
-    elif not limits.OPENCV_HOLDS_PIXEL_LIMIT:
+    elif not limits.OPENCV_HOLDS_PIXEL_LIMIT and _opencv_claims(p):
         raise DreamError(f"{path}: its picture size cannot be read before decoding, and OpenCV was loaded before "
                          f"dreamvideo, so its decoders do not hold the {MAX_PIXELS:,}-pixel limit: import dreamvideo "
                          "before cv2, or convert the picture to PNG")
