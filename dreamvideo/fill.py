@@ -30,6 +30,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from .arrays import float255_to_uint8
 from .errors import DreamError
 from .holes import (GROW, PairFlow, _box, as_mask, check_fixed_mask, complete_flows, fill_smooth, grow_mask,  # noqa: F401
                     inpaint, raw_flows)
@@ -223,7 +224,7 @@ def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.
         guessed[rows[carried], columns[carried]] = True
         unknown &= ~carried
     restored = frame.copy()
-    restored[rows, columns] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    restored[rows, columns] = float255_to_uint8(out)
     if unknown.any():
         rest = np.zeros(mask.shape, bool)
         rest[rows[unknown], columns[unknown]] = True

@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 
+from .arrays import float255_to_uint8
 from .errors import DreamError
 from .fill import GROW, _box, as_mask, check_fixed_mask, grow_mask
 
@@ -88,7 +89,7 @@ def _fit(crop: np.ndarray, hole: np.ndarray, iterations: int, seed: int, quiet: 
             if index % 50 == 0:
                 bar.set_postfix(loss=f"{float(loss):.5f}")
     output = network(noise, training=False).numpy()[0, :height, :width]
-    return np.clip(output * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return float255_to_uint8(output * 255.0)
 
 
 def _hourglass(keras, input_channels: int):

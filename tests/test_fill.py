@@ -127,6 +127,15 @@ def test_the_flow_filled_into_a_hole_is_doubted_where_its_surroundings_disagree(
     assert holes.complete_flows(split, split, None, None).backward_doubt is None
 
 
+def test_a_fill_that_comes_out_nan_is_an_error_not_grey_levels(monkeypatch):
+    # NaN has no uint8 value: converted, it would be written as arbitrary grey levels, silently.
+    sample = fill._sample
+    monkeypatch.setattr(fill, "_sample", lambda image, positions: sample(image, positions) * np.float32("nan"))
+    clean = panned(frames=4)
+    masks = moving_square(len(clean), *clean[0].shape[:2])
+    with pytest.raises(DreamError, match="NaN"):
+        list(fill.fill_video(clean, masks))
+
 def test_a_chain_through_doubtful_flow_is_not_trusted():
     frames = panned(frames=3)
     hole = np.zeros((48, 64), bool)
@@ -305,3 +314,21 @@ def test_deep_image_prior_fills_only_the_mask():
     assert out[mask].mean() > 20  # the black hole was painted over
     with pytest.raises(DreamError, match="iterations"):
         restore_still.deep_image_prior(damaged, mask, iterations=0)
+
+
+def test_a_deep_image_prior_that_comes_out_nan_is_an_error(monkeypatch):
+    from dreamvideo import restore_still
+
+    hourglass = restore_still._hourglass
+
+    def diverging(keras, input_channels):
+        network = hourglass(keras, input_channels)
+        inputs = keras.Input((None, None, input_channels))
+        return keras.Model(inputs, network(inputs) * float("nan"))
+
+    monkeypatch.setattr(restore_still, "_hourglass", diverging)
+    image = texture(32, 32)
+    mask = np.zeros((32, 32), bool)
+    mask[12:18, 12:18] = True
+    with pytest.raises(DreamError, match="NaN"):
+        restore_still.deep_image_prior(image, mask, iterations=1, quiet=True)
