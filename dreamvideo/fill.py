@@ -10,7 +10,9 @@ How a damaged pixel of frame t is filled (:func:`fill_video`):
 1. Optical flow between consecutive frames, computed on frames whose holes were first filled smoothly from
    their surroundings (so the damage does not drag the flow), and then replaced inside the holes (grown by a
    few pixels, where the flow's patches saw the damage) by the flow of the surroundings, filled in smoothly
-   (a push-pull interpolation): the motion of what is hidden is guessed from what moves around it.
+   (a push-pull interpolation): the motion of what is hidden is guessed from what moves around it. Where two
+   motions meet at a hole, each hidden pixel gets one of them (:func:`dreamvideo.holes.complete_flow`), the one
+   the frames around say it moves with, instead of a blend of both.
 2. The flows are chained from t to t +- 1, t +- 2, ... up to ``radius`` frames, in both directions, and the
    forward-backward consistency check is kept along the chain. The nearest frames first: at each distance,
    a pixel takes the mean of the frames before and after whose chains are consistent, land inside the
@@ -32,8 +34,8 @@ import numpy as np
 
 from .arrays import float255_to_uint8
 from .errors import DreamError
-from .holes import (GROW, PairFlow, _box, as_mask, check_fixed_mask, complete_flows, fill_smooth, grow_mask,  # noqa: F401
-                    inpaint, raw_flows)
+from .holes import (GROW, SIGHTING_FRAMES, SIGHTING_MARGIN, PairFlow, Sighting, _box, as_mask,  # noqa: F401
+                    check_fixed_mask, complete_flows, fill_smooth, grow_mask, inpaint, raw_flows)
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +133,28 @@ class _Clip:
     def pair(self, index: int) -> PairFlow:
         if index not in self._pair:
             forward, backward, cut = self.raw(index)
-            self._pair[index] = complete_flows(forward, backward, self.mask(index), self.mask(index + 1), cut)
+            previous_hole, current_hole = self.mask(index), self.mask(index + 1)
+            self._pair[index] = complete_flows(
+                forward, backward, previous_hole, current_hole, cut,
+                previous_motion=() if cut or not previous_hole.any() else self.sightings(index),
+                current_motion=() if cut or not current_hole.any() else self.sightings(index + 1))
         return self._pair[index]
+
+    def sightings(self, index: int) -> list[Sighting]:
+        """How the frames up to SIGHTING_FRAMES before and after frame ``index`` move, where they were measured
+        (outside their damage), nearest first; a scene cut ends each direction."""
+        found = []
+        for direction in (-1, 1):
+            for distance in range(1, SIGHTING_FRAMES + 1):
+                other = index + direction * distance
+                # The pair before ``other`` gives its velocity (minus its backward flow); no pair from there to
+                # ``index`` may be a cut.
+                if other < 1 or not self.has(other) or self.raw(other - 1)[2] or (
+                        direction < 0 and self.raw(other)[2]):
+                    break
+                found.append((distance, Sighting(other - index, -self.raw(other - 1)[1],
+                                                 ~grow_mask(self.mask(other), SIGHTING_MARGIN))))
+        return [sighting for _, sighting in sorted(found, key=lambda pair: pair[0])]
 
     def forget_before(self, index: int) -> None:
         for store in (self.frame, self.restored, self.guessed, self._raw, self._pair, self._mask):

@@ -136,6 +136,84 @@ def test_a_fill_that_comes_out_nan_is_an_error_not_grey_levels(monkeypatch):
     with pytest.raises(DreamError, match="NaN"):
         list(fill.fill_video(clean, masks))
 
+
+def boundary_sightings(offsets, edge=24, speed=4.0, shape=(48, 64)):
+    """Frames around one whose left part (x < edge) moves ``speed`` px a frame to the right, in front of a
+    still right part: at offset j the edge is at edge + speed * j. Sightings measured everywhere."""
+    from dreamvideo import holes
+
+    found = []
+    for offset in offsets:
+        velocity = np.zeros(shape + (2,), np.float32)
+        velocity[:, :int(edge + speed * offset), 0] = speed
+        found.append(holes.Sighting(offset, velocity, np.ones(shape, bool)))
+    return found
+
+
+def test_a_hole_at_a_motion_boundary_gets_one_motion_or_the_other_and_the_frames_around_say_which():
+    from dreamvideo import holes
+
+    flow = np.zeros((48, 64, 2), np.float32)
+    flow[:, :24, 0] = 4.0  # forward flow: the left part moves 4 px right, the edge at x = 24 is inside the hole
+    truth = flow.copy()
+    hole = np.zeros((48, 64), bool)
+    hole[8:40, 16:48] = True
+    flow[hole] = (-7.0, 5.0)  # what the damage did to the flow
+    blended, _ = holes.complete_flow(flow, hole)  # no frame around: the nearest band pixel's layer
+    values = blended[hole, 0]
+    assert np.abs(blended[hole, 1]).max() < 0.05
+    # One motion or the other, never the blend of both that fits neither.
+    assert (np.minimum(np.abs(values - 4.0), np.abs(values)) < 0.3).mean() > 0.97
+    told, doubt = holes.complete_flow(flow, hole, boundary_sightings((-1, 1, -2, 2)))
+    error = np.linalg.norm(told - truth, axis=2)[hole]
+    assert error.mean() < 0.15 and (error > 1.0).mean() < 0.02, (error.mean(), (error > 1.0).mean())
+    assert np.linalg.norm(blended - truth, axis=2)[hole].mean() > 3 * error.mean()
+    assert doubt[hole].max() < 0.5  # the frames around decided: no doubt left
+    assert (doubt[~holes.grow_mask(hole, holes.FLOW_MARGIN)] == 0).all()
+
+
+def test_a_blob_over_a_panned_texture_and_a_moving_square_gets_each_its_own_motion():
+    from dreamvideo import holes
+
+    rng = np.random.default_rng(5)
+    height, width, frames = 72, 128, 16
+    big = texture(height, width + 2 * frames, seed=3)
+    square = cv2.normalize(cv2.GaussianBlur(rng.random((40, 40, 3), dtype=np.float32), (0, 0), 1.5), None, 10,
+                           110, cv2.NORM_MINMAX).astype(np.uint8)
+    clip, holes_, inside_square = [], [], []
+    for t in range(frames):
+        frame = big[:, 2 * t:2 * t + width].copy()  # the background pans 2 px a frame to the left
+        x = 4 + 3 * t  # the square moves 3 px a frame to the right
+        frame[16:56, x:x + 40] = square
+        on_square = np.zeros((height, width), bool)
+        on_square[16:56, x:x + 40] = True
+        blob = np.zeros((height, width), np.uint8)
+        cv2.ellipse(blob, (x + 40, 36), (12, 16), 0, 0, 360, 255, -1)  # over the square's right edge
+        hole = blob > 0
+        frame[hole] = 128
+        clip.append(frame)
+        holes_.append(hole)
+        inside_square.append(on_square)
+    clip_ = fill._Clip(iter(clip), lambda index: holes_[index], given=lambda index: holes_[index], method="dis",
+                       preset="medium")
+    assert clip_.has(frames - 1)
+    index = 7
+    pair = clip_.pair(index)
+    hole = holes_[index + 1]
+    truth = np.where(inside_square[index + 1][..., None], np.float32((-3.0, 0.0)), np.float32((2.0, 0.0)))
+    error = np.linalg.norm(pair.backward - truth, axis=2)[hole]
+    smooth = fill_smooth_flow(clip_.raw(index)[1], hole)
+    smooth_error = np.linalg.norm(smooth - truth, axis=2)[hole]
+    assert error.mean() < 0.8, error.mean()
+    assert smooth_error.mean() > 2 * error.mean(), (smooth_error.mean(), error.mean())
+
+
+def fill_smooth_flow(flow, hole):
+    from dreamvideo import holes
+
+    return holes.fill_smooth(flow, ~holes.grow_mask(hole, holes.FLOW_MARGIN))
+
+
 def test_a_chain_through_doubtful_flow_is_not_trusted():
     frames = panned(frames=3)
     hole = np.zeros((48, 64), bool)
