@@ -67,6 +67,15 @@ def tiny_settings(page) -> None:
     fill(page, "dream.steps", 1)
 
 
+def cancellable_settings(page) -> None:
+    """A render long enough to be seen half done and cancelled: about 0.1-0.3 s a frame (48 frames) on 2
+    cores, where tiny_settings finished all 48 frames between two refreshes of the page on an idle machine."""
+    fill(page, "dream.max_side", 160)
+    fill(page, "dream.octaves", 3)
+    fill(page, "dream.steps", 6)
+    fill(page, "video.carried_steps", 6)
+
+
 def job_row(page):
     return page.locator("#jobs tr[data-job]").first
 
@@ -112,7 +121,7 @@ def test_cancel_and_resume(browser_page, server):
     page, _requests = browser_page
     page.get_by_label("input", exact=True).click()
     page.get_by_role("option", name="samples/coffee_pan.mp4").click()
-    tiny_settings(page)
+    cancellable_settings(page)
     page.locator("#render").click()
     expect(page.locator("#render-note")).to_contain_text("queued")
     row = job_row(page)
