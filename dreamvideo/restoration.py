@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import cv2
@@ -98,6 +98,7 @@ def _prepare_video(input: str, output, opts: RestoreOptions) -> "RestoreJob":
     if total == 0:
         raise DreamError(f"{input}: no frame could be decoded")
     height, width = _first_frame(input, opts.max_side).shape[:2]
+    still_mask = None
     if opts.mask is not None:
         if media.is_video_path(opts.mask):
             count = media.count_frames(opts.mask, info.fps)
@@ -105,8 +106,8 @@ def _prepare_video(input: str, output, opts: RestoreOptions) -> "RestoreJob":
                 raise DreamError(f"mask video {opts.mask} has {count} frames at {info.fps} fps and {input} has "
                                  f"{total}: give a mask video with the same frame count (or a still mask)")
         else:
-            _check_still_mask(opts.mask, height, width)
-    return RestoreJob(input, output, opts, info.fps, total, info.has_audio)
+            still_mask = _check_still_mask(opts.mask, height, width)
+    return RestoreJob(input, output, opts, info.fps, total, info.has_audio, still_mask)
 
 
 @dataclass
@@ -119,6 +120,8 @@ class RestoreJob(Job):
     fps: Fraction
     total: int
     has_audio: bool
+    # A still mask as checked (and scaled, if it was) at the frames' size: read once, said once.
+    still_mask: np.ndarray | None = field(default=None, repr=False)
 
     description = "restoring"
 
@@ -161,7 +164,7 @@ class RestoreJob(Job):
             return None
         if media.is_video_path(self.opts.mask):
             return media.read_frames(self.opts.mask, fps=self.fps)
-        return media.read_image(self.opts.mask)
+        return self.still_mask if self.still_mask is not None else media.read_image(self.opts.mask)
 
     def frames(self, first: int = 0, stop: int | None = None):
         """The input frames (deflickered if asked), read ``radius`` frames ahead into the fill's window."""

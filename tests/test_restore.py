@@ -180,9 +180,13 @@ def test_bad_restorations_are_one_line_errors_and_write_nothing(tmp_path, clip_a
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_a_mask_of_half_the_size_is_scaled(tmp_path, clip_and_masks, cli):
+def test_a_mask_of_half_the_size_is_scaled(tmp_path, clip_and_masks, cli, caplog):
     clip, masks = clip_and_masks
-    assert cli("restore", clip, "--mask", masks["half"], "-o", tmp_path / "out.mp4", "-q").code == 0
+    with caplog.at_level("INFO", logger="dreamvideo"):
+        assert cli("restore", clip, "--mask", masks["half"], "-o", tmp_path / "out.mp4", "-q").code == 0
+    said = [r.getMessage() for r in caplog.records if "scaled to the frames'" in r.getMessage()]
+    assert len(said) == 1 and Path(masks["half"]).name in said[0]  # said once, naming the mask
+    assert media.probe_video(tmp_path / "out.mp4").frame_count == CLIP_FRAMES
 
 
 def test_dust_on_a_still_is_refused(tmp_path, cli):
