@@ -97,16 +97,23 @@ def _hourglass(keras, input_channels: int):
     3x3 convolutions down, bilinear upsampling and 3x3 convolutions up, 4-channel skips, LeakyReLU (no batch
     normalisation: the batch is one picture, and it doubled the time of a step)."""
     layers = keras.layers
+
+    def leaky(x):
+        # max(x, 0.2 x), LeakyReLU's value: TensorFlow's graph optimiser fuses Conv2D + BiasAdd + LeakyRelu
+        # for oneDNN and then fails on the training graph, whose gradient needs the unfused BiasAdd ("remapper
+        # failed: ... missing node", printed on every fit); a maximum is not fused.
+        return layers.Maximum()([x, layers.Rescaling(0.2)(x)])
+
     inputs = keras.Input((None, None, input_channels))
     x = inputs
     skips = []
     for channels in CHANNELS:
-        skips.append(layers.LeakyReLU(0.2)(layers.Conv2D(4, 1)(x)))
-        x = layers.LeakyReLU(0.2)(layers.Conv2D(channels, 3, 2, padding="same")(x))
-        x = layers.LeakyReLU(0.2)(layers.Conv2D(channels, 3, padding="same")(x))
+        skips.append(leaky(layers.Conv2D(4, 1)(x)))
+        x = leaky(layers.Conv2D(channels, 3, 2, padding="same")(x))
+        x = leaky(layers.Conv2D(channels, 3, padding="same")(x))
     for channels, skip in zip(reversed(CHANNELS), reversed(skips)):
         x = layers.UpSampling2D(2, interpolation="bilinear")(x)
         x = layers.Concatenate()([x, skip])
-        x = layers.LeakyReLU(0.2)(layers.Conv2D(channels, 3, padding="same")(x))
+        x = leaky(layers.Conv2D(channels, 3, padding="same")(x))
     outputs = layers.Conv2D(3, 1, activation="sigmoid")(x)
     return keras.Model(inputs, outputs, name="deep_image_prior")

@@ -481,6 +481,10 @@ BREAKAGES = [
     b("prior-pastes-the-whole-box", "dreamvideo/restore_still.py",
       "    out[y0:y1, x0:x1][crop_hole] = filled[crop_hole]", "    out[y0:y1, x0:x1] = filled",
       "tests/test_fill.py::test_deep_image_prior_fills_only_the_mask"),
+    b("prior-leaky-relu-fused", "dreamvideo/restore_still.py",
+      "        return layers.Maximum()([x, layers.Rescaling(0.2)(x)])", "        return layers.LeakyReLU(0.2)(x)",
+      "tests/test_restore.py::test_the_prior_from_the_command_line_shows_progress_and_no_tensorflow_errors",
+      why="TensorFlow prints 'remapper failed' on every fit"),
     # -- hostile render files and careless commands
     b("output-lock-shared", "dreamvideo/writeguard.py",
       "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)",

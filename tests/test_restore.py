@@ -133,6 +133,29 @@ def test_a_still_is_inpainted_or_filled_by_the_prior(tmp_path):
     assert np.array_equal(prior[outside], damaged[outside])
 
 
+def test_the_prior_from_the_command_line_shows_progress_and_no_tensorflow_errors(tmp_path):
+    """As a user runs it: a progress bar to the last step, the hole filled, and nothing else on stderr from
+    TensorFlow (its graph optimiser printed "remapper failed" on every fit of the LeakyReLU network)."""
+    import subprocess
+    import sys
+
+    image = media.read_image(Path(__file__).resolve().parents[1] / "samples" / "coffee.png")
+    image = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
+    damaged = image.copy()
+    damaged[logo() > 0] = 255
+    photo, mask, out = tmp_path / "photo.png", tmp_path / "mask.png", tmp_path / "out.png"
+    media.write_image(photo, damaged)
+    cv2.imwrite(str(mask), logo())
+    done = subprocess.run([sys.executable, "-m", "dreamvideo", "restore", str(photo), "--mask", str(mask), "--prior",
+                           "--prior-steps", "40", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "deep image prior" in done.stderr and "40/40" in done.stderr
+    assert "remapper failed" not in done.stderr and "E0000" not in done.stderr, done.stderr
+    hole = logo() > 0
+    restored = media.read_image(out).astype(int)
+    assert np.abs(restored[hole] - image[hole]).mean() < 0.5 * np.abs(damaged[hole].astype(int) - image[hole]).mean()
+
+
 def test_the_api_takes_every_restore_flag():
     import inspect
 
