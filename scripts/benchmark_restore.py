@@ -9,7 +9,7 @@ with an object crossing it), the first ``--frames`` frames at ``--side`` px are 
 - logo: a fixed white word in a box (a still mask);
 - dust: 3-8 specks a frame (1-4 px radius, near black or white) and a one-frame vertical scratch on every
   third frame;
-- flicker: a random gain of +-15% a frame (uniform), on up to ``--deflicker-frames`` frames (96).
+- flicker: a random gain of +-15% a frame (uniform), on up to ``--deflicker-frames`` frames (96), five draws.
 
 It prints, per clip and on average: PSNR and SSIM inside the mask and over the frame for the flow-guided
 fill and for per-frame cv2.inpaint (the same grown mask); E_warp (dreamvideo.metrics) of the restored clip
@@ -229,14 +229,28 @@ def run_dust(clean):
             float(np.mean([(f & ~fill.grow_mask(t, 2)).mean() for f, t in zip(found[inner], truth[inner])])))
 
 
+# Flicker draws beyond the first (seed 3, the figure quoted since the benchmark began): a clip of 36 frames
+# averages only 36 random gains, so one draw says little about the method.
+FLICKER_SEEDS = (3, 4, 5, 6, 7)
+
+
 def run_deflicker(clean):
-    flickered, _ = add_flicker(clean)
-    steadied = list(deflicker.deflicker(flickered))
+    """(left, unchanged, floor, left over FLICKER_SEEDS, floor over them): the mean brightness error left as a
+    share of the flicker added (seed 3, then the mean over the seeds); the largest change of a clean clip's
+    mean; and the floor: what the best correction that sees only the flickered clip can leave, the clean clip
+    at the average level of its flickered frames (the geometric mean of the gains), since nothing in a
+    flickered clip tells its true level better than that average."""
     clean_levels = mean_levels(clean)
-    added = np.abs(mean_levels(flickered) - clean_levels).mean()
-    left = np.abs(mean_levels(steadied) - clean_levels).mean()
+    lefts, floors = [], []
+    for seed in FLICKER_SEEDS:
+        flickered, gains = add_flicker(clean, seed)
+        steadied = list(deflicker.deflicker(flickered))
+        added = np.abs(mean_levels(flickered) - clean_levels).mean()
+        lefts.append(np.abs(mean_levels(steadied) - clean_levels).mean() / added)
+        floors.append(np.abs(clean_levels * np.exp(np.log(gains).mean()) - clean_levels).mean() / added)
     unchanged = list(deflicker.deflicker(clean))
-    return left / added, float(np.abs(mean_levels(unchanged) - clean_levels).max())
+    return (lefts[0], float(np.abs(mean_levels(unchanged) - clean_levels).max()), floors[0], float(np.mean(lefts)),
+            float(np.mean(floors)))
 
 
 def print_clip(name: str, size, result: dict) -> None:
@@ -250,9 +264,10 @@ def print_clip(name: str, size, result: dict) -> None:
     recall, clean_flags, extra = result.get("dust", (np.nan,) * 3)
     print(f"  dust   recall {100 * recall:5.1f}%  flagged on the clean clip {100 * clean_flags:.3f}%  "
           f"flagged outside the damage {100 * extra:.3f}%")
-    left, unchanged = result.get("deflicker", (np.nan,) * 2)
-    print(f"  flicker left {100 * left:5.1f}% of the added  clean clip's mean moved <= {unchanged:.2f} grey levels "
-          "(deflicker on up to --deflicker-frames frames)")
+    left, unchanged, floor, left_seeds, floor_seeds = result.get("deflicker", (np.nan,) * 5)
+    print(f"  flicker left {100 * left:5.1f}% of the added (floor {100 * floor:.1f}%; over {len(FLICKER_SEEDS)} draws "
+          f"{100 * left_seeds:.1f}%, floor {100 * floor_seeds:.1f}%)  clean clip's mean moved <= {unchanged:.2f} "
+          "grey levels (deflicker on up to --deflicker-frames frames)")
 
 
 def time_modes(frames: int = 10) -> None:
@@ -349,9 +364,11 @@ def summarise(results: dict) -> None:
           f"{100 * np.mean([r['dust'][1] for r in results.values()]):.3f}% (worst "
           f"{100 * max(r['dust'][1] for r in results.values()):.3f}%)")
     if all("deflicker" in r for r in results.values()):
-        print(f"  flicker left {100 * np.mean([r['deflicker'][0] for r in results.values()]):.1f}% (worst "
-          f"{100 * max(r['deflicker'][0] for r in results.values()):.1f}%); clean clips' means moved <= "
-              f"{max(r['deflicker'][1] for r in results.values()):.2f} grey levels")
+        d = np.array([r["deflicker"] for r in results.values()])
+        print(f"  flicker left {100 * d[:, 0].mean():.1f}% (worst {100 * d[:, 0].max():.1f}%; floor "
+              f"{100 * d[:, 2].mean():.1f}%); over {len(FLICKER_SEEDS)} draws {100 * d[:, 3].mean():.1f}% (worst clip "
+              f"{100 * d[:, 3].max():.1f}%; floor {100 * d[:, 4].mean():.1f}%); clean clips' means moved <= "
+              f"{d[:, 1].max():.2f} grey levels")
 
 
 if __name__ == "__main__":
