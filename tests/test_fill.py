@@ -82,6 +82,32 @@ def test_fixed_mask_on_a_pan_is_filled_and_what_no_frame_shows_is_inpainted():
     assert all((g[inside] < 250).all() for g in guessed)
     assert max(np.abs(g.astype(int) - guessed[0]).max() for g in guessed) <= 1
 
+def test_what_no_frame_shows_is_a_smooth_guess_that_moves_less_with_its_hole_than_telea():
+    telea_change, smooth_change, telea_psnr, smooth_psnr = [], [], [], []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        grain = cv2.GaussianBlur(rng.random((48, 64, 3), dtype=np.float32), (0, 0), 1.0)
+        truth = cv2.normalize(grain, None, 30, 225, cv2.NORM_MINMAX).astype(np.uint8)
+        ours, telea, holes_ = [], [], []
+        for shift in (0, 2):  # the same picture, its hole 2 px further right; a lone frame shows nothing of it
+            hole = np.zeros((48, 64), bool)
+            hole[14:34, 20 + shift:40 + shift] = True
+            damaged = truth.copy()
+            damaged[hole] = 255
+            ours.append(next(fill.fill_video([damaged], hole)))
+            telea.append(fill.inpaint(damaged, fill.grow_mask(hole, fill.GROW)))
+            holes_.append(hole)
+        both = holes_[0] & holes_[1]
+        smooth_change.append(np.abs(ours[0][both].astype(int) - ours[1][both]).mean())
+        telea_change.append(np.abs(telea[0][both].astype(int) - telea[1][both]).mean())
+        smooth_psnr.append(psnr(ours[0], truth, holes_[0]))
+        telea_psnr.append(psnr(telea[0], truth, holes_[0]))
+    # The grain Telea draws in from the edge moves with the hole; the blurred guess changes less, and is no
+    # further from the truth (measured: a change of 3.2-4.6 grey levels against 4.7-6.0, +0.1 to +0.4 dB).
+    assert np.mean(smooth_change) < 0.85 * np.mean(telea_change), (smooth_change, telea_change)
+    assert np.mean(smooth_psnr) > np.mean(telea_psnr) + 0.1, (smooth_psnr, telea_psnr)
+
+
 
 def fine_pan(frames, seed, height=48, width=64):
     """A texture of fine grain (1 px) panned 1 px a frame: across a cut from one such pan to another, the
