@@ -258,6 +258,32 @@ def test_a_chain_through_doubtful_flow_is_not_trusted():
     assert not steps[1][2].any()  # two steps: 1.2 DOUBT px
 
 
+def test_a_guess_the_flow_cannot_carry_keeps_half_of_the_one_before():
+    hole = np.zeros((48, 64), bool)
+    hole[16:32, 24:40] = True
+    frames = []
+    for _ in range(3):
+        frame = np.full((48, 64, 3), 100, np.uint8)
+        frame[hole] = 255
+        frames.append(frame)
+    clip = fill._Clip(iter(frames), lambda index: hole, method="dis", preset="medium")
+    assert clip.has(2)
+    still = np.zeros((48, 64, 2), np.float32)
+    never = np.zeros((48, 64), np.float32)  # no step is reliable: nothing is carried whole, nothing is seen
+    clip.pair = lambda index, *rest: fill.PairFlow(still, still, never, never, False)
+    before = np.full((48, 64, 3), 100, np.uint8)
+    before[hole] = 200  # the frame before guessed 200 in the hole
+    clip.restored[0], clip.guessed[0] = before, hole
+    restored, guessed = fill.fill_frame(clip, 1, radius=1)
+    # A new guess from the surroundings alone would be 100: it is the mean of that and the old one.
+    assert np.abs(restored[hole].astype(int) - 150).max() <= 1, np.unique(restored[hole])
+    assert guessed[hole].all()
+    assert (restored[~hole] == 100).all()
+    # The first frame has no frame before: its guess is the surroundings' alone.
+    first, _ = fill.fill_frame(clip, 0, radius=1)
+    assert np.abs(first[hole].astype(int) - 100).max() <= 1
+
+
 def test_a_mask_video_is_followed_frame_by_frame_and_must_be_as_long():
     clean = panned(frames=6)
     masks = moving_square(6, *clean[0].shape[:2])
