@@ -20,7 +20,9 @@ How a damaged pixel of frame t is filled (:func:`fill_video`):
    already restored one (the frames before it are taken as they are), so what was seen once is carried on for
    as long as the flow holds it, and a frame depends only on the input and the restored frame before it.
 3. What no frame shows is carried from the restored frame before along the flow if it can be (so a guess is
-   stable in time), else filled with ``cv2.inpaint`` (Telea), blurred: the detail it would draw is invented.
+   stable in time), else filled with ``cv2.inpaint`` (Telea), blurred (the detail it would draw is invented),
+   and mixed with the guess before. A guess gives way gradually: what a frame shows where the frame before
+   guessed keeps part of the guess, and counts as a guess itself until it has faded in.
 """
 
 from __future__ import annotations
@@ -61,11 +63,14 @@ DOUBT = 6.0
 # 1.90x, test.webm's logo 1.096x -> 1.053x, but newtonscradle.gif's blobs 1.156x -> 1.165x; in-mask PSNR within
 # 0.6 dB either way, +0.07 dB on average).
 GUESS_BLUR = 3.0
-# Where the flow into the frame before is not reliable enough to carry its guess (a hand passing behind a blob,
-# a completed flow that fails the motion-boundary test), a new guess keeps this share of the old one, carried
-# along that flow anyway (moving blobs' E_warp: test.webm 1.198x -> 1.180x, the generated pan 1.90x -> 1.78x,
-# newtonscradle.gif 1.165x -> 1.117x, the others 0.02-0.04x lower; logo within 0.01x; in-mask PSNR +0.12 dB on
-# average). Carrying the old guess whole instead (1) did worse: 1.25x on test.webm, 2.21x on the pan.
+# The share of the restored frame before's guess that a pixel keeps when that guess is not carried whole:
+# - where the flow into the frame before is not reliable enough to carry it (a hand passing behind a blob, a
+#   completed flow that fails the motion-boundary test), a new guess keeps this share of the old one, carried
+#   along that flow anyway (moving blobs' E_warp: test.webm 1.198x -> 1.180x, the generated pan 1.90x -> 1.78x,
+#   newtonscradle.gif 1.165x -> 1.117x, the others 0.02-0.04x lower; logo within 0.01x; in-mask PSNR +0.12 dB
+#   on average). Carrying the old guess whole instead (1) did worse: 1.25x on test.webm, 2.21x on the pan;
+# - where a frame shows what the frame before guessed, what it shows fades in: the pixel keeps this share of
+#   the guess and is a guess itself, so the next frame mixes again, and the guess is gone in a few frames.
 GUESS_MEMORY = 0.5
 
 
@@ -222,7 +227,7 @@ def _chain(clip: _Clip, target: int, points: tuple[np.ndarray, np.ndarray], dire
 
 def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.ndarray, np.ndarray]:
     """Fill frame ``target`` of the window where its mask says; returns (uint8 (H, W, 3) restored frame,
-    (H, W) bool pixels that no frame showed: guesses)."""
+    (H, W) bool pixels that are guesses, whole or in part: what no frame showed, and what fades in)."""
     frame = clip.frame[target]
     mask = clip.mask(target)
     guessed = np.zeros(mask.shape, bool)
@@ -243,17 +248,25 @@ def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.
                 chains.remove(chain)
                 continue
             values, usable, reliable, inside = candidate
-            if chain is before and nearest_before is None:
-                nearest_before = (values, reliable, inside)
+            if chain is before and nearest_before is None and target - 1 in clip.restored:
+                # The restored frame before, where it was a guess: reliable there, but not usable.
+                nearest_before = (values, reliable, inside, reliable & ~usable)
             usable = usable & unknown
             total[usable] += values[usable]
             count += usable
         found = count > 0
         out[found] = total[found] / count[found][:, None]
         unknown &= ~found
+    if nearest_before is not None:
+        # What a frame shows where the frame before had a guess fades in: it keeps GUESS_MEMORY of the guess, and
+        # stays a (part) guess, so the frame after takes it from where it is shown again, not from this one.
+        values, _, _, was_guessed = nearest_before
+        revealed = was_guessed & ~unknown
+        out[revealed] = (1.0 - GUESS_MEMORY) * out[revealed] + GUESS_MEMORY * values[revealed]
+        guessed[rows[revealed], columns[revealed]] = True
     if unknown.any() and nearest_before is not None:
         # What no frame shows: the restored previous frame's guess, carried along the flow, keeps it steady.
-        values, reliable, _ = nearest_before
+        values, reliable, _, _ = nearest_before
         carried = unknown & reliable
         if carried.any():
             values = values + _boundary_change(clip, target, mask, rows, columns)
@@ -270,7 +283,7 @@ def fill_frame(clip: _Clip, target: int, radius: int = FILL_RADIUS) -> tuple[np.
         if nearest_before is not None:
             # Where the flow is too doubtful to carry the guess of the frame before whole, half of it is kept:
             # guesses become a running mean instead of a new one each frame.
-            values, _, inside = nearest_before
+            values, _, inside, _ = nearest_before
             kept = unknown & inside
             kept_rows, kept_columns = rows[kept], columns[kept]
             restored[kept_rows, kept_columns] = float255_to_uint8(
@@ -353,7 +366,7 @@ class Restorer:
     each side (see :func:`restore_video` for the arguments).
 
     ``fill(index, previous)`` restores frame ``index``; ``previous``: the restored frame before it and the
-    pixels of it that no frame showed, when they were made elsewhere (a resumed render has them on disk),
+    pixels of it that are guesses (see :func:`fill_frame`), when they were made elsewhere (a resumed render has them on disk),
     else those of the last ``fill``. It depends only on the input frames and that previous frame, so a
     render resumed at any frame makes the same frames as one that never stopped.
     """

@@ -5,7 +5,7 @@ A video streams through the frame loop (:mod:`dreamvideo.render`) like a dream: 
 folder, the audio kept, a render file written. Its source reads the input (steadied by :mod:`dreamvideo.deflicker`
 with ``deflicker``) into a window of ``radius`` frames each side; its carry fills each frame from that window
 (:class:`dreamvideo.fill.Restorer`), from the input and the restored frame before it, so a resumed render
-makes the same frames as one that never stopped; the pixels no frame showed are the recipe's state. The dust
+makes the same frames as one that never stopped; the pixels that are guesses are the recipe's state. The dust
 found (``dust_mask``) is kept in the work folder beside each frame and written as a second video.
 
 A still is filled by ``cv2.inpaint`` or, with ``prior``, a Deep Image Prior (:mod:`dreamvideo.restore_still`).
@@ -229,7 +229,7 @@ class RestoreJob(Job):
 
 
 class Guesses:
-    """The recipe's state: which pixels of the last restored frame no frame showed, (H, W) bool or None;
+    """The recipe's state: which pixels of the last restored frame are guesses, (H, W) bool or None;
     stored with each frame (a PNG in base64) so a resumed render treats them as the first run did."""
 
     def __init__(self):

@@ -284,6 +284,26 @@ def test_a_guess_the_flow_cannot_carry_keeps_half_of_the_one_before():
     assert np.abs(first[hole].astype(int) - 100).max() <= 1
 
 
+def test_what_a_frame_shows_where_the_frame_before_guessed_fades_in():
+    truth = texture(48, 64, seed=4)
+    hole = np.zeros((48, 64), bool)
+    hole[16:32, 24:40] = True
+    masks = [hole if index < 12 else np.zeros_like(hole) for index in range(14)]  # a static shot, damaged to 11
+    damaged = []
+    for mask in masks:
+        frame = truth.copy()
+        frame[mask] = 255
+        damaged.append(frame)
+    restored = list(fill.fill_video(damaged, masks))  # radius 8: frame 4 is the first to reach frame 12
+    error = [np.abs(frame[hole].astype(float) - truth[hole]).mean() for frame in restored]
+    assert min(error[:4]) > 10.0, error  # frames 0-3: a guess
+    # Then each frame takes half of what frame 12 shows and half of the frame before.
+    for index in (4, 5, 6):
+        expected = (truth[hole].astype(float) + restored[index - 1][hole]) / 2
+        assert np.abs(restored[index][hole] - expected).max() <= 1.0, index
+    assert error[9] < 1.0 and error[12] == 0.0, error
+
+
 def test_a_mask_video_is_followed_frame_by_frame_and_must_be_as_long():
     clean = panned(frames=6)
     masks = moving_square(6, *clean[0].shape[:2])
