@@ -2,8 +2,8 @@
 filled, flicker steadied. Plain functions and generators of numpy frames; nothing here reads or writes files.
 
 Frames are uint8 (H, W, 3) RGB; masks are (H, W) bool (True: damaged), or anything :func:`as_mask` takes.
-Every generator holds a bounded window of frames (``radius`` before and after the one it yields), so a long
-clip streams in constant memory.
+Every generator holds a bounded window of frames (``radius`` after the one it yields, and ``radius`` but at least
+SIGHTING_FRAMES before it), so a long clip streams in constant memory.
 
 How a damaged pixel of frame t is filled (:func:`fill_video`):
 
@@ -447,9 +447,13 @@ class Restorer:
 
     def forget_before(self, index: int) -> None:
         """Drop what no frame after ``index`` needs."""
-        self.clip.forget_before(index - self.radius)
+        # A pair's flow through holes asks the frames up to SIGHTING_FRAMES before it how they move, and the
+        # newest pair a later frame needs is ``radius`` ahead: with a radius under SIGHTING_FRAMES those frames
+        # must still be here (they were forgotten, and a moving mask with --radius 4 was a KeyError).
+        keep = max(self.radius, SIGHTING_FRAMES)
+        self.clip.forget_before(index - keep)
         for store in (self._moving, self._found):
-            for key in [k for k in store if k < index - self.radius - 1]:
+            for key in [k for k in store if k < index - keep - 1]:
                 del store[key]
 
     def finish(self) -> None:

@@ -63,6 +63,18 @@ def test_moving_hole_is_filled_from_the_frames_that_show_it():
         assert np.array_equal(r[outside], d[outside])
 
 
+
+@pytest.mark.parametrize("radius", [1, 4])
+def test_a_moving_hole_is_filled_with_a_radius_under_the_frames_asked_how_they_move(radius):
+    clean = panned(frames=16)
+    masks = moving_square(len(clean), *clean[0].shape[:2])
+    damaged = [frame.copy() for frame in clean]
+    for frame, mask in zip(damaged, masks):
+        frame[mask] = (255, 0, 255)
+    restored = list(fill.fill_video(damaged, masks, radius=radius))
+    assert len(restored) == len(clean)
+    assert np.mean([psnr(r, c, m) for r, c, m in zip(restored, clean, masks)]) > 30.0
+
 def test_fixed_mask_on_a_pan_is_filled_and_what_no_frame_shows_is_inpainted():
     clean = panned(frames=8, step=4)
     logo = np.zeros(clean[0].shape[:2], np.uint8)
