@@ -1,5 +1,6 @@
 """A local farm dies with its driver (issue 21): after kill -9 of a driver of a 2-worker local Ray, nothing of
-that Ray lives more than a few seconds, and the next farm starts and finishes as if nothing had happened.
+that Ray lives more than a few seconds, its folder is removed, and the next farm starts and finishes as if
+nothing had happened; what a killed watchdog left is ended by the next farm, and a live farm's never.
 
 The driver here is the farm's own connection (dreamvideo.farm.connect.connected) running a task that sleeps,
 not a dream: what is tested is the clean-up around Ray, at the cost of starting Ray twice (about 15 CPU s).
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +78,18 @@ def kill_all(processes):
             pass
 
 
+def farm_folders(driver_pid):
+    """The local farm folders whose owner file names ``driver_pid``."""
+    found = []
+    for folder in Path(tempfile.gettempdir()).glob("dreamvideo-ray-*"):
+        try:
+            if (folder / "owner").read_text().split()[0] == str(driver_pid):
+                found.append(folder)
+        except (OSError, IndexError):
+            continue
+    return found
+
+
 def cmdline(pid, length=60):
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:length]
@@ -92,14 +106,17 @@ def test_a_killed_driver_takes_its_local_ray_with_it_and_the_next_farm_runs():
         seen = descendants(driver.pid)
         names = " ".join(cmdline(pid, 1000) for pid in seen)
         assert "raylet" in names and "RuntimeEnvAgent" in names and len(seen) >= 6, names[:2000]
+        folders = farm_folders(driver.pid)
+        assert len(folders) == 1 and (folders[0] / "session_latest").exists(), folders  # Ray works in it
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait()
         deadline = time.monotonic() + GONE_WITHIN_S
-        while alive(seen) and time.monotonic() < deadline:
+        while (alive(seen) or folders[0].exists()) and time.monotonic() < deadline:
             time.sleep(0.2)
         left = alive(seen)
         assert not left, f"{len(left)} of {len(seen)} alive {GONE_WITHIN_S} s after kill -9: " + \
             ", ".join(cmdline(pid) for pid in left)
+        assert not folders[0].exists()
     finally:
         kill_all(seen)
         if driver.poll() is None:
@@ -121,6 +138,7 @@ def test_a_killed_driver_takes_its_local_ray_with_it_and_the_next_farm_runs():
         while alive(children) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not alive(children), ", ".join(cmdline(pid) for pid in alive(children))
+        assert not farm_folders(second.pid)
     finally:
         kill_all(children)
         if second.poll() is None:
@@ -150,3 +168,59 @@ def test_the_sweep_kills_noted_processes_and_their_children_but_never_a_reused_p
             if process.poll() is None:
                 process.kill()
             process.wait()
+
+
+def _orphan(environment):
+    """A ``sleep 60`` whose parent has exited, in a session of its own (as a Ray worker started just before its
+    driver was killed: never noted as a descendant, its raylet gone); returns {pid: start time}."""
+    starter = subprocess.run([sys.executable, "-c", "import subprocess; print(subprocess.Popen(['sleep', '60'], "
+                              "start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, "
+                              "stderr=subprocess.DEVNULL).pid)"], env=environment,
+                             capture_output=True, text=True, check=True)
+    pid = int(starter.stdout)
+    return {pid: _stat(pid)[2]}
+
+
+def test_the_sweep_kills_every_process_with_the_farms_mark_whatever_its_parent_group_or_session(tmp_path):
+    from dreamvideo.farm import watchdog
+
+    mark = str(tmp_path / "dreamvideo-ray-this")
+    orphans = {}
+    try:
+        ours = _orphan({**os.environ, watchdog.MARK: mark})
+        another_farms = _orphan({**os.environ, watchdog.MARK: mark + "-another"})
+        unmarked = _orphan({k: v for k, v in os.environ.items() if k != watchdog.MARK})
+        orphans = {**ours, **another_farms, **unmarked}
+        assert len(alive(orphans)) == 3
+        assert watchdog.sweep({}, mark) == 1
+        assert not alive(ours) and alive(another_farms) and alive(unmarked)
+    finally:
+        kill_all(orphans)
+
+
+def test_the_next_farm_ends_a_farm_whose_driver_and_watchdog_were_killed_and_never_a_live_one(tmp_path):
+    from dreamvideo.farm import watchdog
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid(), "
+                            "open(f'/proc/{os.getpid()}/stat').read().rsplit(')', 1)[1].split()[19])"],
+                           capture_output=True, text=True, check=True).stdout
+    dead, live, unclaimed, elsewhere = (tmp_path / name for name in
+                                        ("dreamvideo-ray-dead", "dreamvideo-ray-live", "dreamvideo-ray-unclaimed",
+                                         "elsewhere"))
+    for folder in (dead, live, unclaimed, elsewhere):
+        (folder / "session_latest").mkdir(parents=True)
+    (dead / "owner").write_text(ended)
+    (elsewhere / "owner").write_text(ended)
+    (tmp_path / "dreamvideo-ray-link").symlink_to(elsewhere)  # removing would follow a link out
+    (live / "owner").write_text(f"{os.getpid()} {_stat(os.getpid())[2]}")
+    processes = {}
+    try:
+        left_over = _orphan({**os.environ, watchdog.MARK: str(dead)})
+        of_the_live_farm = _orphan({**os.environ, watchdog.MARK: str(live)})
+        processes = {**left_over, **of_the_live_farm}
+        assert watchdog.clean_leftovers(str(tmp_path)) == [str(dead)]
+        assert not dead.exists() and not alive(left_over)
+        assert (live / "session_latest").exists() and alive(of_the_live_farm)
+        assert (unclaimed / "session_latest").exists() and (elsewhere / "session_latest").exists()
+    finally:
+        kill_all(processes)

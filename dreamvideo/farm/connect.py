@@ -1,6 +1,6 @@
 """Ray for a render farm: imported only here, on the loopback address for a local farm, or joined to a
 running cluster; shut down by whoever started it. A local farm's processes are ended with its driver, even
-a killed one, by :mod:`.watchdog`."""
+a killed one, and its folder removed, by :mod:`.watchdog`."""
 
 from __future__ import annotations
 
@@ -78,11 +78,14 @@ def connected(farm: FarmOptions):
     if farm.workers is not None:
         from . import watchdog
 
-        # Ray's agents outlive a killed driver by minutes: the watchdog ends them within a second.
+        # Ray's agents outlive a killed driver by minutes: the watchdog ends them within a second, and removes
+        # the farm's folder (Ray's sessions, logs, spilled objects), which is this farm's alone.
         guard = watchdog.start()
         try:
-            ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+            with guard.marking() if guard is not None else contextlib.nullcontext():
+                ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
+                         object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                         **({"_temp_dir": guard.folder} if guard is not None else {}), **common)
         except BaseException:
             if guard is not None:
                 guard.close()
