@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -81,7 +80,9 @@ def kill_all(processes):
 def farm_folders(driver_pid):
     """The local farm folders whose owner file names ``driver_pid``."""
     found = []
-    for folder in Path(tempfile.gettempdir()).glob("dreamvideo-ray-*"):
+    from dreamvideo.farm import watchdog
+
+    for folder in Path(watchdog.farm_root()).glob(watchdog.FOLDER_PREFIX + "*"):
         try:
             if (folder / "owner").read_text().split()[0] == str(driver_pid):
                 found.append(folder)
@@ -224,3 +225,18 @@ def test_the_next_farm_ends_a_farm_whose_driver_and_watchdog_were_killed_and_nev
         assert (unclaimed / "session_latest").exists() and (elsewhere / "session_latest").exists()
     finally:
         kill_all(processes)
+
+
+def test_a_temporary_folder_too_long_for_rays_sockets_is_a_one_line_error_and_leaves_nothing(tmp_path, random_image,
+                                                                                           tiny_args):
+    from PIL import Image
+
+    Image.fromarray(random_image()).save(tmp_path / "in.png")
+    long_folder = tmp_path / ("x" * 80)
+    long_folder.mkdir()
+    done = subprocess.run([sys.executable, "-m", "dreamvideo", "in.png", *tiny_args, "--workers", "2"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": str(long_folder)},
+                          capture_output=True, text=True, timeout=300)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and "RAY_TMPDIR" in lines[0], done.stderr[-2000:]
+    assert not any(long_folder.iterdir()) and sorted(os.listdir(tmp_path)) == ["in.png", long_folder.name]

@@ -80,15 +80,20 @@ def connected(farm: FarmOptions):
 
         # Ray's agents outlive a killed driver by minutes: the watchdog ends them within a second, and removes
         # the farm's folder (Ray's sessions, logs, spilled objects), which is this farm's alone.
-        guard = watchdog.start()
         try:
+            guard = watchdog.start()
             with guard.marking() if guard is not None else contextlib.nullcontext():
                 ray.init(address="local", num_cpus=farm.workers, _node_ip_address=LOOPBACK,
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                          **({"_temp_dir": guard.folder} if guard is not None else {}), **common)
-        except BaseException:
+        except BaseException as exc:
             if guard is not None:
                 guard.close()
+            # A folder it cannot write, or one too long for Ray's socket paths (107 bytes): the user's to choose.
+            if isinstance(exc, OSError) and not isinstance(exc, (ConnectionError, TimeoutError)):
+                reason = exc.strerror or exc
+                raise DreamError(f"--workers: a local Ray cannot start in {watchdog.farm_root()} ({reason}); "
+                                 "set RAY_TMPDIR to a short folder you can write to") from None
             raise
     else:
         _check_reachable(ray, str(farm.ray_address))

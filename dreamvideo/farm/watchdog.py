@@ -5,8 +5,8 @@ Ray kills the processes it starts itself (GCS, raylet) when the driver dies, but
 them listening, and ignored SIGTERM; workers the raylet had just started lived on too, each in a process
 group of its own. So before a driver starts a local Ray it starts this watchdog, a small process of the
 standard library only (``python -I watchdog.py``), and gives the farm a folder of its own (Ray's temporary
-folder: sessions, logs, sockets, spilled objects), ``<tmp>/dreamvideo-ray-XXXXXXXX`` with an ``owner`` file
-naming the driver. The watchdog
+folder: sessions, logs, sockets, spilled objects), ``dreamvideo-ray-XXXXXXXX`` in :func:`farm_root`, with an
+``owner`` file naming the driver. The watchdog
 
 * holds the read end of a pipe whose write end only the driver has: the pipe reaches end of file the
   moment the driver dies, for any reason (the fallback: the driver's process id is polled);
@@ -15,7 +15,8 @@ naming the driver. The watchdog
   and, as a second net, notes the driver's descendants every half second (process id and start time, so a
   reused id is never mistaken for one of them);
 * once the driver is gone, kills (SIGKILL) every marked or noted process still alive and the descendants of
-  those, removes the farm's folder, then exits. After a normal end (``ray.shutdown()``) only the folder is left.
+  those, removes the farm's folder, then exits. After a normal end (``ray.shutdown()``) only the folder is
+  left to remove.
 
 If the watchdog itself was killed, the next local farm does its work (:func:`clean_leftovers`): a farm folder
 of this user whose owner is gone is swept and removed; a live farm's folder is never touched.
@@ -160,11 +161,16 @@ def _owner_alive(folder: str) -> bool | None:
     return _alive(pid, start)
 
 
+def farm_root() -> str:
+    """Where local farms make their folders: Ray's own choice of a parent (RAY_TMPDIR, else TMPDIR, else /tmp)."""
+    return os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()
+
+
 def clean_leftovers(root: str | None = None) -> list[str]:
-    """End the farms of this user under ``root`` (the temporary folder) whose driver is gone and whose
+    """End the farms of this user under ``root`` (default :func:`farm_root`) whose driver is gone and whose
     watchdog did not end them (it was killed too). Only real folders of this user with an owner file naming
     a process that no longer runs; returns the folders removed."""
-    root = root or tempfile.gettempdir()
+    root = root or farm_root()
     removed = []
     try:
         names = os.listdir(root)
@@ -218,13 +224,14 @@ class Watchdog:
 
 
 def start(root: str | None = None) -> Watchdog | None:
-    """Start the watchdog of this process and make the farm's folder under ``root`` (the temporary folder),
+    """Start the watchdog of this process and make the farm's folder under ``root`` (default :func:`farm_root`),
     after ending farms left by killed drivers and watchdogs. Call it before starting a local Ray; None where
     /proc is absent."""
     if not sys.platform.startswith("linux") or not os.path.exists(f"/proc/{os.getpid()}/task"):
         return None
+    root = root or farm_root()
     clean_leftovers(root)
-    # A fresh name (not the process id): Ray's socket paths inside must stay under 108 bytes.
+    # A short fresh name: Ray's socket paths inside must stay under 108 bytes.
     folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=root)
     with open(os.path.join(folder, OWNER_FILE), "w") as file:
         file.write(f"{os.getpid()} {_stat(os.getpid())[2]}\n")
