@@ -474,11 +474,12 @@ def _expect_error_in(project, argv):
 
 @probe("resources")
 def farm_driver_killed(base):
-    """kill -9 of a --workers 2 driver: nothing of its local Ray may outlive it by more than a few seconds."""
+    """kill -9 of a --workers 2 driver: nothing of its local Ray may outlive it by more than a few seconds, its
+    folder is removed, and the same command run again finishes."""
     project = fresh(base)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    driver = subprocess.Popen([sys.executable, "-m", "dreamvideo", "clip.mp4", "--workers", "2", *TINY], cwd=project,
-                              env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [sys.executable, "-m", "dreamvideo", "clip.mp4", "--workers", "2", *TINY]
+    driver = subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     children = set()
     while time.monotonic() < deadline and driver.poll() is None:
@@ -490,6 +491,7 @@ def farm_driver_killed(base):
     children |= _descendants(driver.pid)
     if driver.poll() is not None:
         return f"the driver ended (exit {driver.returncode}) before its Ray started"
+    folders = _farm_folders(driver.pid)
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     time.sleep(10)
@@ -500,7 +502,24 @@ def farm_driver_killed(base):
             os.kill(pid, signal.SIGKILL)
     if alive:
         return f"{len(alive)} of {len(children)} processes of its Ray alive 10 s after kill -9 ({', '.join(names)[:120]})"
+    if not folders or any(folder.exists() for folder in folders):
+        return f"its Ray's folder {'was not found' if not folders else 'is left after kill -9'}"
+    again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    if again.returncode != 0:
+        return f"the same command after kill -9: exit {again.returncode}: {again.stderr.strip()[-150:]}"
     return None
+
+
+def _farm_folders(driver_pid: int) -> list[Path]:
+    """The local farm folders (dreamvideo.farm.watchdog) whose owner file names ``driver_pid``."""
+    from dreamvideo.farm import watchdog
+
+    found = []
+    for folder in Path(watchdog.farm_root()).glob(watchdog.FOLDER_PREFIX + "*"):
+        with contextlib.suppress(OSError, IndexError):
+            if (folder / watchdog.OWNER_FILE).read_text().split()[0] == str(driver_pid):
+                found.append(folder)
+    return found
 
 
 def _descendants(pid: int) -> set[int]:
