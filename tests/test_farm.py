@@ -178,21 +178,29 @@ def test_workers_start_a_loopback_ray_and_match_the_single_process_output(moving
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two Ray nodes of 1 CPU each on 127.0.0.1, shut down after the module."""
+    """Two Ray nodes of 1 CPU each on 127.0.0.1, shut down after the module; their folder (not /tmp/ray, where
+    each run left a session) is removed."""
+    import shutil
+    import tempfile
+
     from dreamvideo.farm import import_ray
 
     ray = import_ray(loopback=True)
     from ray.cluster_utils import Cluster
 
+    folder = tempfile.mkdtemp(prefix="dreamvideo-test-cluster-")  # short: Ray's socket paths stay under 108 bytes
     node = dict(num_cpus=1, object_store_memory=80 * 1024 ** 2, node_ip_address="127.0.0.1")
-    started = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False))
+    started = None
     try:
+        started = Cluster(initialize_head=True, head_node_args=dict(node, include_dashboard=False, temp_dir=folder))
         started.add_node(**node)
         started.wait_for_nodes()
         yield started
     finally:
         ray.shutdown()
-        started.shutdown()
+        if started is not None:
+            started.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
