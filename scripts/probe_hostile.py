@@ -9,7 +9,7 @@ renders of one output, a killed farm driver) run in subprocesses. Outcomes:
     FAULT   a traceback, the wrong exit code, a message of several lines, a file written outside where the
             user asked, an input changed, no warning where one is promised, a runaway (time or memory)
 
-    python scripts/probe_hostile.py                 # every probe (a few CPU minutes: runs VGG16 on 64x48 pictures)
+    python scripts/probe_hostile.py                 # every probe (about 20 CPU s: the default network on 64x48 pictures)
     python scripts/probe_hostile.py -k render       # only probes whose name contains "render"
 """
 
