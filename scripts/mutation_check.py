@@ -501,6 +501,12 @@ BREAKAGES = [
       "        return layers.Maximum()([x, layers.Rescaling(0.2)(x)])", "        return layers.LeakyReLU(0.2)(x)",
       "tests/test_restore.py::test_the_prior_from_the_command_line_shows_progress_and_no_tensorflow_errors",
       why="TensorFlow prints 'remapper failed' on every fit"),
+    b("decode-fast-yuv-path", "dreamvideo/media/decode.py",
+      "_SCALE_FLAGS = (av.video.reformatter.Interpolation.AREA | ",
+      "_SCALE_FLAGS = (av.video.reformatter.Interpolation.AREA or ",
+      "tests/test_media.py::test_a_written_clip_reads_back_without_a_brightness_bias",
+      "tests/test_restore.py::test_deflicker_leaves_a_steady_clip_at_its_level",
+      why="every decoded frame of an H.264 clip a grey level too dark"),
     # -- hostile render files and careless commands
     b("output-lock-shared", "dreamvideo/writeguard.py",
       "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)",

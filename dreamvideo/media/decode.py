@@ -25,9 +25,13 @@ from .sources import decoded_frames, pillow_frames
 
 logger = logging.getLogger("dreamvideo.media")
 
-# Area averaging when scaling down. ACCURATE_RND | FULL_CHR_H_INT (what the ffmpeg pipe used) take swscale off
-# its fast path: 10.7 against 1.3 CPU ms per 1080p frame (scripts/benchmark_media.py), for differences of a level.
-_SCALE_FLAGS = av.video.reformatter.Interpolation.AREA
+# Area averaging when scaling down, with ACCURATE_RND | FULL_CHR_H_INT (the encoder's flags too). swscale's fast
+# YUV -> RGB path is not only a level off here and there: it is biased, every frame of an H.264 clip came out
+# 1.1-1.3 grey levels darker per channel than what was written (so each restore or dream of a decoded clip, read
+# back, lost about a level); with these flags -0.2 to +0.1. Cost: about 7 CPU ms more per 1080p frame (8.4
+# against 1.4 ms for the conversion alone), nothing beside a dream's or a fill's seconds.
+_SCALE_FLAGS = (av.video.reformatter.Interpolation.AREA | av.video.reformatter.Interpolation.ACCURATE_RND
+                | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
 
 
 class FrameReader:
