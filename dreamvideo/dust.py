@@ -30,6 +30,9 @@ SPECK_SIZE = 0.03
 # SCRATCH_LENGTH of the frame's height long, and at least 4 times longer than it is wide.
 SCRATCH_WIDTH = 8
 SCRATCH_LENGTH = 0.08
+# Pixels added to those sizes: in 4:2:0 video (every H.264 clip) a speck's colour reaches a chroma sample on each
+# side, and the colour outliers around it (the score takes the largest of R, G and B) widen it by up to 2 px.
+CHROMA_SPREAD = 2
 # Around a kept outlier, pixels above this share of the threshold join it: a speck's soft edge.
 EDGE_SHARE = 0.4
 
@@ -72,8 +75,8 @@ def dust_shapes(score: np.ndarray, *, threshold: float = DUST_THRESHOLD) -> np.n
     box_w = stats[:, cv2.CC_STAT_WIDTH]
     box_h = stats[:, cv2.CC_STAT_HEIGHT]
     area = stats[:, cv2.CC_STAT_AREA]
-    speck = max(4, int(round(SPECK_SIZE * max(height, width))))
-    line_width = max(2, int(round(SCRATCH_WIDTH * height / 480)))
+    speck = max(4, int(round(SPECK_SIZE * max(height, width)))) + CHROMA_SPREAD
+    line_width = max(2, int(round(SCRATCH_WIDTH * height / 480))) + CHROMA_SPREAD
     is_speck = (np.maximum(box_w, box_h) <= speck) & (area <= speck * speck)
     # A scratch may lean a little: its mean width (area over height) is what must stay thin.
     is_scratch = (area <= line_width * box_h) & (box_h >= SCRATCH_LENGTH * height) & (box_h >= 4 * box_w)
