@@ -129,7 +129,9 @@ def test_deflicker_leaves_a_steady_clip_at_its_level(tmp_path, cli):
     assert cli("restore", clip, "--deflicker", "-o", out, "-q").code == 0
     before = np.array([f.mean() for f in media.read_frames(clip)])
     after = np.array([f.mean() for f in media.read_frames(out)])
-    assert len(after) == len(frames) and np.abs(after - before).max() < 0.5, after - before
+    # The promise: every frame within a grey level; and no shift of the whole clip (before: -0.8 on average).
+    assert len(after) == len(frames) and np.abs(after - before).max() < 1.0, after - before
+    assert abs(float(np.mean(after - before))) < 0.5, after - before
 
 
 def test_a_still_is_inpainted_or_filled_by_the_prior(tmp_path):
