@@ -1,4 +1,5 @@
-"""The TensorFlow runtime: importing it quietly, its thread pools, and the precision a model computes in.
+"""The TensorFlow runtime: importing it quietly, its thread pools, and the precision a model computes in; and
+the CPU's instruction-set flags that decide it (and x264's, in :mod:`dreamvideo.media.encoders`).
 
 Nothing here imports TensorFlow or Keras at module level: ``import dreamvideo`` stays light, and a
 worker process can set its threads before TensorFlow starts.
@@ -97,22 +98,36 @@ def resolve_compute_dtype(precision: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_has_bf16() -> bool:
-    """True when the CPU has native bfloat16 dot products (AVX512_BF16 or AMX), where oneDNN is fast."""
+def cpu_flags() -> frozenset[str]:
+    """The instruction-set flags /proc/cpuinfo names (``avx512f``, ``amx_bf16``, ...); empty where it is absent."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return cpuinfo_has_bf16(f.read())
+            return cpuinfo_flags(f.read())
     except OSError:
-        return False
+        return frozenset()
+
+
+def cpuinfo_flags(text: str) -> frozenset[str]:
+    """The flags named on the ``flags`` lines of a /proc/cpuinfo text."""
+    found = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            found.update(value.split())
+    return frozenset(found)
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bfloat16 dot products (AVX512_BF16 or AMX), where oneDNN is fast."""
+    return bool(BF16_FLAGS & cpu_flags())
 
 
 def cpuinfo_has_bf16(text: str) -> bool:
     """True when the ``flags`` lines of a /proc/cpuinfo text name avx512_bf16 or amx_bf16."""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "flags" and {"avx512_bf16", "amx_bf16"} & set(value.split()):
-            return True
-    return False
+    return bool(BF16_FLAGS & cpuinfo_flags(text))
+
+
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 @contextlib.contextmanager

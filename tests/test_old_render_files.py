@@ -22,7 +22,7 @@ import pytest
 
 from dreamvideo import media
 from dreamvideo.cli import main
-from dreamvideo.runtime import cpu_has_bf16
+from dreamvideo.runtime import cpu_flags, cpu_has_bf16
 
 DATA = Path(__file__).parent / "data" / "old_vgg16"
 
@@ -33,17 +33,8 @@ def same_machine_as_fixture() -> bool:
 
     made = json.loads((DATA / "made.json").read_text())
     return (os.cpu_count() == made["cpu_count"] and cpu_has_bf16() == made["cpu_has_bf16"]
-            and cpu_has_amx() == made["cpu_has_amx"]
+            and ("amx_bf16" in cpu_flags()) == made["cpu_has_amx"]
             and tf.__version__ == made["tensorflow"] and cv2.__version__ == made["opencv"])
-
-
-def cpu_has_amx() -> bool:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(line.split(":", 1)[0].strip() == "flags" and "amx_bf16" in line.split(":", 1)[1].split()
-               for line in text.splitlines() if ":" in line)
 
 
 def assert_same_render(expected: np.ndarray, actual: np.ndarray, source: np.ndarray, exact: bool) -> None:

@@ -7,7 +7,6 @@ another file is added in a second quick pass (audio.py) once the length of the v
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import os
 from fractions import Fraction
@@ -17,6 +16,7 @@ import av
 import numpy as np
 
 from ..errors import DreamError
+from ..runtime import cpu_flags
 from .audio import mux_with_audio
 from .files import PathLike, existing_file, io_error, publish, remove_quietly, temp_beside
 from .probe import open_container
@@ -174,17 +174,6 @@ _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3"})
 X264_WITHOUT_AVX512 = "asm=avx2"
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_avx512() -> bool:
-    """True when /proc/cpuinfo's flags name avx512f (False where there is no /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as file:
-            return any(key.strip() == "flags" and "avx512f" in value.split()
-                       for key, _, value in (line.partition(":") for line in file))
-    except OSError:
-        return False
-
-
 class Mp4Sink(VideoSink):
     """MP4 with H.264 (libx264, default) or HEVC (libx265, tagged hvc1 for Apple players), yuv420p, BT.709.
 
@@ -216,7 +205,7 @@ class Mp4Sink(VideoSink):
         options = {"crf": str(self.quality), "preset": "medium"}
         if self.hevc:
             options["x265-params"] = "log-level=error"
-        elif cpu_has_avx512():
+        elif "avx512f" in cpu_flags():
             options["x264-params"] = X264_WITHOUT_AVX512
         return options
 
