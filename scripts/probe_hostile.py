@@ -476,6 +476,8 @@ def _expect_error_in(project, argv):
 def farm_driver_killed(base):
     """kill -9 of a --workers 2 driver: nothing of its local Ray may outlive it by more than a few seconds, its
     folder is removed, and the same command run again finishes."""
+    from dreamvideo.farm import watchdog
+
     project = fresh(base)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "dreamvideo", "clip.mp4", "--workers", "2", *TINY]
@@ -491,7 +493,7 @@ def farm_driver_killed(base):
     children |= _descendants(driver.pid)
     if driver.poll() is not None:
         return f"the driver ended (exit {driver.returncode}) before its Ray started"
-    folders = _farm_folders(driver.pid)
+    folders = [Path(folder) for folder in watchdog.folders_of(driver.pid)]
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     time.sleep(10)
@@ -508,18 +510,6 @@ def farm_driver_killed(base):
     if again.returncode != 0:
         return f"the same command after kill -9: exit {again.returncode}: {again.stderr.strip()[-150:]}"
     return None
-
-
-def _farm_folders(driver_pid: int) -> list[Path]:
-    """The local farm folders (dreamvideo.farm.watchdog) whose owner file names ``driver_pid``."""
-    from dreamvideo.farm import watchdog
-
-    found = []
-    for folder in Path(watchdog.farm_root()).glob(watchdog.FOLDER_PREFIX + "*"):
-        with contextlib.suppress(OSError, IndexError):
-            if (folder / watchdog.OWNER_FILE).read_text().split()[0] == str(driver_pid):
-                found.append(folder)
-    return found
 
 
 def _descendants(pid: int) -> set[int]:

@@ -78,17 +78,9 @@ def kill_all(processes):
 
 
 def farm_folders(driver_pid):
-    """The local farm folders whose owner file names ``driver_pid``."""
-    found = []
     from dreamvideo.farm import watchdog
 
-    for folder in Path(watchdog.farm_root()).glob(watchdog.FOLDER_PREFIX + "*"):
-        try:
-            if (folder / "owner").read_text().split()[0] == str(driver_pid):
-                found.append(folder)
-        except (OSError, IndexError):
-            continue
-    return found
+    return [Path(folder) for folder in watchdog.folders_of(driver_pid)]
 
 
 def cmdline(pid, length=60):

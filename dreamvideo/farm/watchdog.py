@@ -151,14 +151,31 @@ def watch(driver: int, pipe_fd: int, folder: str) -> None:
     end_farm(folder, noted)
 
 
-def _owner_alive(folder: str) -> bool | None:
-    """Whether the driver named in a farm folder's owner file still runs; None if the file is unreadable."""
+def _owner(folder: str) -> tuple[int, int] | None:
+    """(process id, start time) of the driver named in a farm folder's owner file; None if it is unreadable."""
     try:
         with open(os.path.join(folder, OWNER_FILE)) as file:
             pid, start = (int(field) for field in file.read().split())
     except (OSError, ValueError):
         return None
-    return _alive(pid, start)
+    return pid, start
+
+
+def _owner_alive(folder: str) -> bool | None:
+    """Whether the driver named in a farm folder's owner file still runs; None if the file is unreadable."""
+    owner = _owner(folder)
+    return None if owner is None else _alive(*owner)
+
+
+def folders_of(driver: int, root: str | None = None) -> list[str]:
+    """The farm folders under ``root`` (default :func:`farm_root`) whose owner file names process ``driver``."""
+    root = root or farm_root()
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    return [os.path.join(root, name) for name in names if name.startswith(FOLDER_PREFIX)
+            and (_owner(os.path.join(root, name)) or (None,))[0] == driver]
 
 
 def farm_root() -> str:
