@@ -164,7 +164,7 @@ class RestoreJob(Job):
             return None
         if media.is_video_path(self.opts.mask):
             return media.read_frames(self.opts.mask, fps=self.fps)
-        return self.still_mask if self.still_mask is not None else media.read_image(self.opts.mask)
+        return self.still_mask
 
     def frames(self, first: int = 0, stop: int | None = None):
         """The input frames (deflickered if asked), read ``radius`` frames ahead into the fill's window."""
